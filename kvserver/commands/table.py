@@ -1,0 +1,175 @@
+"""The command table: every command declared once, as data.
+
+A handler is registered with `@command(...)` (or `@subcommand(...)` for a
+container such as CONFIG) together with everything the dispatcher and
+COMMAND INFO/DOCS need: arity (Redis convention: negative means "at least"),
+flags, key positions, ACL categories and documentation.  Dispatch checks
+arity and key extraction here, in one place, for every command.
+
+Handlers have the signature `handler(client, argv) -> bytes` and return
+the encoded reply; they raise `CommandError` for an error reply.
+
+Modules listed in `COMMAND_MODULES` are imported by `load()`; each module
+registers its own commands, and nothing else adds to the table.
+"""
+
+import enum
+import importlib
+
+
+class Flag(enum.Flag):
+    NONE = 0
+    WRITE = enum.auto()
+    READONLY = enum.auto()
+    DENYOOM = enum.auto()
+    MODULE = enum.auto()
+    ADMIN = enum.auto()
+    PUBSUB = enum.auto()
+    NOSCRIPT = enum.auto()
+    BLOCKING = enum.auto()
+    LOADING = enum.auto()
+    STALE = enum.auto()
+    SKIP_MONITOR = enum.auto()
+    SKIP_SLOWLOG = enum.auto()
+    ASKING = enum.auto()
+    FAST = enum.auto()
+    NO_AUTH = enum.auto()
+    MAY_REPLICATE = enum.auto()
+    SENTINEL = enum.auto()
+    ONLY_SENTINEL = enum.auto()
+    NO_MANDATORY_KEYS = enum.auto()
+    PROTECTED = enum.auto()
+    NO_ASYNC_LOADING = enum.auto()
+    NO_MULTI = enum.auto()
+    ALLOW_BUSY = enum.auto()
+
+
+def parse_flags(text: str) -> Flag:
+    f = Flag.NONE
+    for word in text.split():
+        f |= Flag[word.upper()]
+    return f
+
+
+class CommandSpec:
+    __slots__ = (
+        "name", "fullname", "arity", "flags", "first_key", "last_key",
+        "key_step", "acl", "handler", "subcommands", "parent", "getkeys",
+        "doc", "tips", "key_specs",
+        # statistics for INFO commandstats
+        "calls", "duration_ns", "rejected_calls", "failed_calls",
+    )
+
+    def __init__(self, name, arity, flags, keys, acl, handler, parent=None,
+                 getkeys=None, doc=None, tips=(), key_specs=None):
+        self.name = name
+        self.parent = parent
+        self.fullname = f"{parent.name}|{name}" if parent else name
+        self.arity = arity
+        self.flags = parse_flags(flags) if isinstance(flags, str) else flags
+        self.first_key, self.last_key, self.key_step = keys
+        self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
+        self.handler = handler
+        self.subcommands = None
+        self.getkeys = getkeys
+        self.doc = doc or {}
+        self.tips = tuple(tips)
+        self.key_specs = key_specs
+        self.calls = self.duration_ns = self.rejected_calls = self.failed_calls = 0
+
+    def arity_ok(self, argc: int) -> bool:
+        a = self.arity
+        return argc == a if a > 0 else argc >= -a
+
+    def keys(self, argv: list) -> list:
+        """The key arguments of `argv` (COMMAND GETKEYS, WATCH, ACL...)."""
+        if self.getkeys is not None:
+            return self.getkeys(argv)
+        if self.first_key == 0:
+            return []
+        last = self.last_key
+        if last < 0:
+            last = len(argv) + last
+        return argv[self.first_key:last + 1:self.key_step]
+
+    def reset_stats(self):
+        self.calls = self.duration_ns = self.rejected_calls = self.failed_calls = 0
+        for sub in (self.subcommands or {}).values():
+            sub.reset_stats()
+
+    def __repr__(self):
+        return f"<CommandSpec {self.fullname}>"
+
+
+# upper-case name and lower-case name both map here, so dispatch finds the
+# common spellings with one dict lookup and falls back to .lower() otherwise
+COMMANDS: dict[bytes, CommandSpec] = {}
+_BY_NAME: dict[str, CommandSpec] = {}
+
+
+def _register(spec: CommandSpec):
+    if spec.name in _BY_NAME:
+        raise ValueError(f"command {spec.name} registered twice")
+    _BY_NAME[spec.name] = spec
+    b = spec.name.encode()
+    COMMANDS[b] = spec
+    COMMANDS[b.upper()] = spec
+
+
+def command(name, arity, flags="", keys=(0, 0, 0), acl="", getkeys=None,
+            tips=(), key_specs=None, **doc):
+    """Register `handler` as command `name`.  `doc` feeds COMMAND DOCS:
+    summary, since, group, complexity, args (syntax string), history,
+    doc_flags."""
+
+    def deco(handler):
+        _register(CommandSpec(name, arity, flags, keys, acl, handler,
+                              getkeys=getkeys, doc=doc, tips=tips,
+                              key_specs=key_specs))
+        return handler
+    return deco
+
+
+def container(name, arity=-2, flags="", acl="", **doc):
+    """Register a command made of subcommands (CONFIG, CLIENT, OBJECT...)."""
+    spec = CommandSpec(name, arity, flags, (0, 0, 0), acl, None, doc=doc)
+    spec.subcommands = {}
+    _register(spec)
+    return spec
+
+
+def subcommand(parent: str, name, arity, flags="", keys=(0, 0, 0), acl="",
+               getkeys=None, tips=(), key_specs=None, **doc):
+    def deco(handler):
+        p = _BY_NAME[parent]
+        spec = CommandSpec(name, arity, flags, keys, acl, handler, parent=p,
+                           getkeys=getkeys, doc=doc, tips=tips,
+                           key_specs=key_specs)
+        p.subcommands[name] = spec
+        return handler
+    return deco
+
+
+def lookup(name: bytes) -> CommandSpec | None:
+    spec = COMMANDS.get(name)
+    if spec is None:
+        spec = COMMANDS.get(name.lower())
+    return spec
+
+
+def all_commands() -> list[CommandSpec]:
+    return list(_BY_NAME.values())
+
+
+def by_name(name: str) -> CommandSpec | None:
+    return _BY_NAME.get(name.lower())
+
+
+COMMAND_MODULES = (
+    "connection", "strings", "keys", "server", "introspection", "config_cmd",
+)
+
+
+def load():
+    for mod in COMMAND_MODULES:
+        importlib.import_module(f"kvserver.commands.{mod}")

@@ -1,0 +1,92 @@
+"""processCommand(): from an argument vector to a reply on the client.
+
+Order of checks follows Redis 7.0's processCommand: lookup, arity, auth,
+then MULTI queueing, then the call.  Handlers return encoded reply bytes or
+raise CommandError; this is the only place replies for errors are encoded
+and counted (INFO errorstats, commandstats failed/rejected calls).
+"""
+
+import time
+
+from kvserver import errors
+from kvserver.commands.table import COMMANDS, Flag
+from kvserver.errors import CommandError
+from kvserver.net import client as cl
+
+_perf = time.perf_counter_ns
+_NO_AUTH = Flag.NO_AUTH
+# commands that run immediately instead of being queued inside MULTI
+_MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
+
+
+def count_error(server, msg: bytes):
+    code = msg.split(b" ", 1)[0]
+    try:
+        code = code.decode()
+    except UnicodeDecodeError:
+        code = "ERR"
+    es = server.errorstats
+    es[code] = es.get(code, 0) + 1
+    server.stats.total_error_replies += 1
+
+
+def reject(c, msg: bytes, spec=None):
+    if spec is not None:
+        spec.rejected_calls += 1
+    count_error(c.server, msg)
+    c.reply.append(b"-" + msg + b"\r\n")
+
+
+def resolve(argv: list):
+    """The spec that will run `argv`, or raise the rejection Redis gives."""
+    spec = COMMANDS.get(argv[0])
+    if spec is None:
+        spec = COMMANDS.get(argv[0].lower())
+        if spec is None:
+            raise errors.unknown_command(argv)
+    if spec.subcommands is not None and len(argv) >= 2:
+        sub = spec.subcommands.get(argv[1].lower().decode("latin-1"))
+        if sub is None:
+            raise errors.unknown_subcommand(argv[1], spec.name)
+        spec = sub
+    if not spec.arity_ok(len(argv)):
+        raise errors.wrong_arity(spec.fullname)
+    return spec
+
+
+def execute(c, argv: list):
+    """Run one command for client `c`; the reply is appended to c.reply."""
+    spec = COMMANDS.get(argv[0])
+    if (spec is None or spec.subcommands is not None
+            or not (len(argv) == spec.arity if spec.arity > 0 else len(argv) >= -spec.arity)):
+        try:
+            spec = resolve(argv)
+        except CommandError as e:
+            known = COMMANDS.get(argv[0]) or COMMANDS.get(argv[0].lower())
+            if c.multi is not None:
+                c.flags |= cl.DIRTY_EXEC
+            reject(c, e.msg, known)
+            return
+    if not c.authenticated and not (spec.flags & _NO_AUTH):
+        reject(c, errors.NOAUTH, spec)
+        return
+    if c.multi is not None and spec.name not in _MULTI_IMMEDIATE:
+        c.multi.append((spec, argv))
+        c.reply.append(b"+QUEUED\r\n")
+        return
+    call(c, spec, argv)
+
+
+def call(c, spec, argv: list):
+    t0 = _perf()
+    try:
+        r = spec.handler(c, argv)
+    except CommandError as e:
+        spec.failed_calls += 1
+        count_error(c.server, e.msg)
+        r = b"-" + e.msg + b"\r\n"
+    spec.duration_ns += _perf() - t0
+    spec.calls += 1
+    c.last_cmd = spec.fullname
+    if r is not None:
+        c.reply.append(r)

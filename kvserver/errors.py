@@ -1,0 +1,92 @@
+"""Every error reply kvserver sends, worded exactly as Redis 7.0 words it.
+
+Handlers raise `CommandError`; dispatch turns it into a `-...\\r\\n` reply and
+counts it under its first word in INFO errorstats, as Redis does.  Keep all
+texts here so that a reader can diff them against Redis's `server.c` and
+`t_*.c` in one place.  Messages are `bytes` without the leading '-' and
+without the trailing CRLF.
+"""
+
+
+class CommandError(Exception):
+    """An error reply.  `msg` already starts with its code (ERR, WRONGTYPE...)."""
+
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: bytes):
+        self.msg = msg
+
+    def __repr__(self):
+        return f"CommandError({self.msg!r})"
+
+
+def err(text: str) -> CommandError:
+    """An 'ERR ...' error from a str, for messages built at run time."""
+    return CommandError(b"ERR " + text.encode("utf-8", "surrogateescape"))
+
+
+# --- shared errors (server.c createSharedObjects) ---------------------------
+WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
+SYNTAX = b"ERR syntax error"
+NO_SUCH_KEY = b"ERR no such key"
+SAME_OBJECT = b"ERR source and destination objects are the same"
+OUT_OF_RANGE = b"ERR index out of range"
+NOAUTH = b"NOAUTH Authentication required."
+OOM = b"OOM command not allowed when used memory > 'maxmemory'."
+EXECABORT = b"EXECABORT Transaction discarded because of previous errors."
+BUSYKEY = b"BUSYKEY Target key name already exists."
+LOADING = b"LOADING Redis is loading the dataset in memory"
+
+# --- argument parsing (object.c, util.c) -------------------------------------
+NOT_INTEGER = b"ERR value is not an integer or out of range"
+NOT_FLOAT = b"ERR value is not a valid float"
+OVERFLOW = b"ERR increment or decrement would overflow"
+INCR_NAN = b"ERR increment would produce NaN or Infinity"
+NOT_POSITIVE = b"ERR value is out of range, must be positive"
+TIMEOUT_NOT_FLOAT = b"ERR timeout is not a float or out of range"
+STRING_TOO_LONG = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
+# --- databases ----------------------------------------------------------------
+DB_OUT_OF_RANGE = b"ERR DB index is out of range"
+INVALID_DB_INDEX = b"ERR invalid DB index"
+
+# --- authentication -----------------------------------------------------------
+WRONGPASS = b"WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NO_PASSWORD = (b"ERR AUTH <password> called without any password configured "
+                    b"for the default user. Are you sure your configuration is correct?")
+
+# --- server state -------------------------------------------------------------
+MAX_CLIENTS = b"ERR max number of clients reached"
+
+
+def invalid_expire(cmdname: str) -> CommandError:
+    return err(f"invalid expire time in '{cmdname}' command")
+
+
+def wrong_arity(fullname: str) -> CommandError:
+    return err(f"wrong number of arguments for '{fullname}' command")
+
+
+def unknown_subcommand(sub: bytes, parent: str) -> CommandError:
+    return CommandError(b"ERR unknown subcommand '" + _sanitize(sub[:128])
+                        + b"'. Try " + parent.upper().encode() + b" HELP.")
+
+
+def unknown_command(argv: list) -> CommandError:
+    # Redis quotes the arguments until the list reaches 128 characters.
+    args = b""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += b"'" + a[:128 - len(args)] + b"' "
+    return CommandError(b"ERR unknown command '" + _sanitize(argv[0][:128])
+                        + b"', with args beginning with: " + _sanitize(args))
+
+
+def _sanitize(b: bytes) -> bytes:
+    # rejectCommand*() maps CR and LF to spaces so the reply stays one line.
+    return b.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def sanitize(b: bytes) -> bytes:
+    return _sanitize(b)

@@ -1,0 +1,63 @@
+"""The event-loop interface every I/O backend implements, and backend choice.
+
+A backend watches file descriptors for readability and writability and
+hands back the caller's own object for each ready one, as `ae.c`'s
+`aeApiPoll` does.  It is deliberately smaller than `selectors`: no key
+objects, one list of `(data, mask)` pairs per poll, because the loop calls
+it for every batch of commands.
+
+Backends: epoll (Linux), poll, select.  `io-backend auto` picks the best
+one this platform has, probing at run time.
+"""
+
+import select
+
+READABLE = 1
+WRITABLE = 2
+
+
+class Backend:
+    """Abstract backend.  `poll(timeout)` takes seconds (None = forever)."""
+
+    name = "abstract"
+
+    def register(self, fd: int, mask: int, data) -> None:
+        raise NotImplementedError
+
+    def modify(self, fd: int, mask: int, data) -> None:
+        raise NotImplementedError
+
+    def unregister(self, fd: int) -> None:
+        raise NotImplementedError
+
+    def poll(self, timeout: float | None) -> list:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def available() -> list[str]:
+    names = []
+    if hasattr(select, "epoll"):
+        names.append("epoll")
+    if hasattr(select, "poll"):
+        names.append("poll")
+    names.append("select")
+    return names
+
+
+def create(name: str = "auto") -> Backend:
+    """Instantiate the backend called `name`; 'auto' takes the best available."""
+    if name == "auto":
+        name = available()[0]
+    if name not in available():
+        raise ValueError(f"io-backend '{name}' is not available on this platform")
+    if name == "epoll":
+        from kvserver.net.epoll import EpollBackend
+        return EpollBackend()
+    if name == "poll":
+        from kvserver.net.poll import PollBackend
+        return PollBackend()
+    from kvserver.net.select_ import SelectBackend
+    return SelectBackend()

@@ -1,0 +1,360 @@
+"""Sans-I/O RESP: the request parser and the reply encoders.
+
+Requests are parsed the way Redis's `processMultibulkBuffer` and
+`processInlineBuffer` parse them (networking.c), including their limits and
+their exact protocol-error texts; a protocol error is reported after the
+commands that preceded it in the same buffer, and the caller must then close
+the connection once the error is written.
+
+The parser is resumable: a multibulk command whose arguments arrive over many
+reads keeps the arguments already parsed (`RequestParser.argv`), so one huge
+command costs time linear in its size, and a pending bulk of known length is
+not rescanned until enough bytes are there (`need`).
+
+Replies are plain `bytes`.  Functions taking `resp` choose between the
+RESP2 and RESP3 forms; the common replies are pre-encoded once.
+"""
+
+INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
+MBULK_BIG_ARG = 32 * 1024       # PROTO_MBULK_BIG_ARG
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
+
+
+def strict_int(b) -> int | None:
+    """Redis's string2ll: optional '-', digits, no leading zeros, no spaces."""
+    n = len(b)
+    if n == 0 or n > 20:
+        return None
+    if b[0] == 45:  # '-'
+        digits = b[1:]
+        if not digits.isdigit() or (digits[0] == 48) or len(digits) > 19:
+            return None
+        v = -int(digits)
+        return v if v >= -LLONG_MAX - 1 else None
+    if not b.isdigit() or (b[0] == 48 and n > 1):
+        return None
+    v = int(b)
+    return v if v <= LLONG_MAX else None
+
+
+class RequestParser:
+    """Turns the bytes of one connection into argument vectors.
+
+    `feed(data)` appends; `parse(out, max_bulk, authenticated)` appends every
+    complete command to `out` and returns None or a protocol error text.
+    """
+
+    __slots__ = ("buf", "pos", "argv", "left", "need")
+
+    def __init__(self):
+        self.buf = b""
+        self.pos = 0
+        self.argv = None   # arguments of a multibulk command still arriving
+        self.left = 0      # arguments it still lacks
+        self.need = 0      # don't try again until this many bytes follow pos
+
+    def pending(self) -> int:
+        return len(self.buf) - self.pos
+
+    def feed(self, data: bytes) -> None:
+        buf = self.buf
+        if self.pos >= len(buf):
+            self.buf = data
+            self.pos = 0
+        elif type(buf) is bytes:
+            nb = bytearray(memoryview(buf)[self.pos:])
+            nb += data
+            self.buf = nb
+            self.pos = 0
+        else:
+            if self.pos:
+                del buf[:self.pos]
+                self.pos = 0
+            buf += data
+
+    def parse(self, out: list, max_bulk: int, authenticated: bool = True):
+        buf = self.buf
+        n = len(buf)
+        if n - self.pos < self.need:
+            return None
+        self.need = 0
+        pos = self.pos
+        argv = self.argv
+        left = self.left
+        find = buf.find
+        err = None
+        while True:
+            if argv is None:
+                if pos >= n:
+                    break
+                if buf[pos] != 42:  # not '*': an inline command
+                    nl = find(b"\n", pos)
+                    if nl < 0:
+                        if n - pos > INLINE_MAX:
+                            err = "Protocol error: too big inline request"
+                        break
+                    end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+                    args = split_args(bytes(buf[pos:end]))
+                    pos = nl + 1
+                    if args is None:
+                        err = "Protocol error: unbalanced quotes in request"
+                        break
+                    if args:
+                        out.append(args)
+                    continue
+                nl = find(b"\r", pos)
+                if nl < 0 or nl + 1 >= n:
+                    if nl < 0 and n - pos > INLINE_MAX:
+                        err = "Protocol error: too big mbulk count string"
+                    break
+                count = strict_int(buf[pos + 1:nl])
+                if count is None or count > INT_MAX:
+                    err = "Protocol error: invalid multibulk length"
+                    break
+                if count > 1024 * 1024 and not authenticated:
+                    err = "Protocol error: unauthenticated multibulk length"
+                    break
+                pos = nl + 2
+                if count <= 0:
+                    continue
+                argv = []
+                left = count
+            # the arguments of a multibulk command
+            while left:
+                if pos >= n:
+                    break
+                nl = find(b"\r", pos)
+                if nl < 0 or nl + 1 >= n:
+                    if nl < 0 and n - pos > INLINE_MAX:
+                        err = "Protocol error: too big bulk count string"
+                    break
+                if buf[pos] != 36:  # '$'
+                    err = "Protocol error: expected '$', got '%c'" % buf[pos]
+                    break
+                blen = strict_int(buf[pos + 1:nl])
+                if blen is None or blen < 0 or blen > max_bulk:
+                    err = "Protocol error: invalid bulk length"
+                    break
+                if blen > 16384 and not authenticated:
+                    err = "Protocol error: unauthenticated bulk length"
+                    break
+                end = nl + 2 + blen
+                if end + 2 > n:
+                    self.need = end + 2 - pos  # measured from the bulk header
+                    break
+                argv.append(bytes(buf[nl + 2:end]))
+                pos = end + 2
+                left -= 1
+            if err is not None or left:
+                break
+            out.append(argv)
+            argv = None
+        self.pos = pos
+        self.argv = argv
+        self.left = left
+        if pos >= n:
+            self.buf = b""
+            self.pos = 0
+        return err
+
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t",
+            ord("b"): b"\b", ord("a"): b"\a"}
+_HEX = b"0123456789abcdefABCDEF"
+_SPACE = b" \n\r\t\v\f\0"
+
+
+def split_args(line: bytes) -> list | None:
+    """sdssplitargs(): split an inline command, honouring quotes; None if unbalanced."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
+    args = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACE:
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    return None
+                c = line[i]
+                if (c == 92 and i + 3 < n and line[i + 1] == 120
+                        and line[i + 2] in _HEX and line[i + 3] in _HEX):
+                    cur.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 92 and i + 1 < n:
+                    i += 1
+                    cur += _ESCAPES.get(line[i], bytes((line[i],)))
+                elif c == 34:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            elif insq:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    cur.append(39)
+                elif c == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in _SPACE:
+                    break
+                if c == 34:
+                    inq = True
+                elif c == 39:
+                    insq = True
+                else:
+                    cur.append(c)
+            i += 1
+        args.append(bytes(cur))
+
+
+# ---------------------------------------------------------------------------
+# Reply encoding
+# ---------------------------------------------------------------------------
+
+OK = b"+OK\r\n"
+PONG = b"+PONG\r\n"
+QUEUED = b"+QUEUED\r\n"
+NULL2 = b"$-1\r\n"
+NULL_ARRAY2 = b"*-1\r\n"
+NULL3 = b"_\r\n"
+EMPTY_ARRAY = b"*0\r\n"
+EMPTY_BULK = b"$0\r\n\r\n"
+_INTS = [b":%d\r\n" % i for i in range(10000)]
+_ARRAY_HDR = [b"*%d\r\n" % i for i in range(1024)]
+_BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
+ZERO = _INTS[0]
+ONE = _INTS[1]
+
+
+def integer(n: int) -> bytes:
+    if 0 <= n < 10000:
+        return _INTS[n]
+    return b":%d\r\n" % n
+
+
+def bulk(b) -> bytes:
+    n = len(b)
+    if n < 1024:
+        return _BULK_HDR[n] + b + b"\r\n"
+    return b"".join((b"$%d\r\n" % n, b, b"\r\n"))
+
+
+def bulk_or_null(b, resp: int) -> bytes:
+    if b is None:
+        return NULL3 if resp == 3 else NULL2
+    return bulk(b)
+
+
+def null(resp: int) -> bytes:
+    return NULL3 if resp == 3 else NULL2
+
+
+def null_array(resp: int) -> bytes:
+    return NULL3 if resp == 3 else NULL_ARRAY2
+
+
+def simple(s: bytes) -> bytes:
+    return b"+" + s + b"\r\n"
+
+
+def error(msg: bytes) -> bytes:
+    return b"-" + msg + b"\r\n"
+
+
+def array_header(n: int) -> bytes:
+    return _ARRAY_HDR[n] if n < 1024 else b"*%d\r\n" % n
+
+
+def array(items) -> bytes:
+    """An array of bulk strings (None items become null bulks, RESP2 form)."""
+    parts = [array_header(len(items))]
+    hdr = _BULK_HDR
+    for b in items:
+        if b is None:
+            parts.append(NULL2)
+            continue
+        n = len(b)
+        parts.append(hdr[n] if n < 1024 else b"$%d\r\n" % n)
+        parts.append(b)
+        parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def bulk_array(items, resp: int) -> bytes:
+    """Array of bulks where None is the protocol's null (MGET and friends)."""
+    if resp == 2 or None not in items:
+        return array(items)
+    return b"".join([array_header(len(items))]
+                    + [NULL3 if b is None else bulk(b) for b in items])
+
+
+def map_header(n: int, resp: int) -> bytes:
+    return b"%%%d\r\n" % n if resp == 3 else array_header(2 * n)
+
+
+def set_header(n: int, resp: int) -> bytes:
+    return b"~%d\r\n" % n if resp == 3 else array_header(n)
+
+
+def push_header(n: int, resp: int) -> bytes:
+    return b">%d\r\n" % n if resp == 3 else array_header(n)
+
+
+def attribute_header(n: int) -> bytes:
+    return b"|%d\r\n" % n
+
+
+def boolean(v: bool, resp: int) -> bytes:
+    if resp == 3:
+        return b"#t\r\n" if v else b"#f\r\n"
+    return ONE if v else ZERO
+
+
+def double(d: float, resp: int) -> bytes:
+    s = format_double(d)
+    if resp == 3:
+        return b"," + s + b"\r\n"
+    return bulk(s)
+
+
+def big_number(n: int, resp: int) -> bytes:
+    if resp == 3:
+        return b"(%d\r\n" % n
+    return bulk(b"%d" % n)
+
+
+def verbatim(text: bytes, resp: int, fmt: bytes = b"txt") -> bytes:
+    if resp == 3:
+        return b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt, text)
+    return bulk(text)
+
+
+def format_double(d: float) -> bytes:
+    """addReplyDouble's text: %.17g, with inf/-inf/nan spelled Redis's way."""
+    if d != d:
+        return b"nan"
+    if d == float("inf"):
+        return b"inf"
+    if d == float("-inf"):
+        return b"-inf"
+    return b"%.17g" % d

@@ -1,0 +1,380 @@
+"""Wiring: listeners, the event loop with its phases, cron, shutdown.
+
+One thread runs everything that touches the keyspace.  Each turn of the
+loop is, as in Redis 6:
+
+  1. poll the backend for ready sockets;
+  2. read phase: accept new connections, recv from readable clients and
+     parse their bytes into argument vectors;
+  3. execute phase: run the parsed commands, client by client, in the
+     order the clients were read;
+  4. cron, when due (active expiry, idle timeouts, shutdown request);
+  5. before_sleep: the write phase - every client with pending replies is
+     written with one send(); a short write queues the rest and asks the
+     backend for writability.
+
+The read and write phases touch only sockets and buffers, never the
+keyspace: they are what I/O threads will take over.
+"""
+
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+
+from kvserver import REDIS_VERSION, __version__, clock
+from kvserver.commands import table
+from kvserver.config import Config
+from kvserver.dispatch import execute, reject
+from kvserver.errors import MAX_CLIENTS
+from kvserver.keyspace import Keyspace
+from kvserver.log import logger
+from kvserver.net import client as cl
+from kvserver.net import listen, reactor
+from kvserver.net.reactor import READABLE, WRITABLE
+
+READ_SIZE = 64 * 1024
+BIG_READ = 1024 * 1024
+
+
+class ServerStats:
+    """Counters INFO stats reports and CONFIG RESETSTAT clears."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.connections_received = 0
+        self.commands_processed = 0
+        self.rejected_connections = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.total_error_replies = 0
+        self.client_qbuf_limit_disconnections = 0
+        self.ops_samples = []     # (ms, commands_processed) for instantaneous_ops_per_sec
+        self.net_in_samples = []
+        self.net_out_samples = []
+
+
+class Listener:
+    __slots__ = ("sock", "fd", "unix", "name")
+
+    def __init__(self, sock, unix, name):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.unix = unix
+        self.name = name
+
+
+class Server:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        table.load()
+        self.keyspace = Keyspace(self.config.databases)
+        self.stats = ServerStats()
+        self.errorstats = {}
+        self.clients = {}            # id -> Client
+        self.listeners = []
+        self.backend = None
+        self.start_time = time.time()
+        self.start_mono = time.monotonic()
+        self.pid = os.getpid()
+        self.run_id = os.urandom(20).hex()
+        self.shutdown_asap = False
+        self.shutdown_flags = ()
+        self.running = False
+        self.cronloops = 0
+        self.lastsave = int(time.time())
+        self.pending_write = []       # clients with replies to send
+        self.hooks_before_sleep = []  # callables run at each before_sleep
+        self.hooks_cron = []          # callables run at each cron tick
+        self.hooks_client_freed = []  # callables(client) when one disconnects
+        self.port = self.config.port
+
+    # ---- start-up --------------------------------------------------------
+    def listen(self):
+        cfg = self.config
+        self.backend = reactor.create(cfg.io_backend)
+        if cfg.port:
+            for addr in cfg.bind.split():
+                optional = addr.startswith("-")
+                host = addr.lstrip("-")
+                if host == "*":
+                    host = "0.0.0.0"
+                elif host == "::*":
+                    host = "::"
+                try:
+                    s = listen.tcp_listener(host, cfg.port, cfg.tcp_backlog)
+                except OSError as e:
+                    if optional and e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
+                                                errno.EPROTONOSUPPORT, errno.ENOPROTOOPT,
+                                                errno.EINVAL):
+                        continue
+                    logger.warning(f"Warning: Could not create server TCP listening socket "
+                                   f"{addr.lstrip('-')}:{cfg.port}: {e.strerror}")
+                    raise SystemExit(1)
+                if cfg.port == 0 or self.port == 0:
+                    pass
+                self.listeners.append(Listener(s, False, addr))
+            if self.listeners:
+                self.port = self.listeners[0].sock.getsockname()[1]
+        if cfg.unixsocket:
+            try:
+                s = listen.unix_listener(cfg.unixsocket, cfg.unixsocketperm, cfg.tcp_backlog)
+            except OSError as e:
+                logger.warning(f"Failed opening Unix socket: {e.strerror}")
+                raise SystemExit(1)
+            self.listeners.append(Listener(s, True, cfg.unixsocket))
+        if not self.listeners:
+            logger.warning("Configured to not listen anywhere, exiting.")
+            raise SystemExit(1)
+        for lst in self.listeners:
+            self.backend.register(lst.fd, READABLE, lst)
+
+    # ---- the loop --------------------------------------------------------
+    def run(self):
+        self.running = True
+        backend = self.backend
+        cron_period = 1.0 / max(1, self.config.hz)
+        next_cron = time.monotonic() + cron_period
+        clients_read = []
+        while self.running:
+            self.before_sleep()
+            timeout = next_cron - time.monotonic()
+            if timeout < 0:
+                timeout = 0
+            events = backend.poll(timeout)
+            for obj, mask in events:
+                if type(obj) is Listener:
+                    self.accept(obj)
+                    continue
+                if mask & READABLE and not obj.closed:
+                    if self.read_client(obj):
+                        clients_read.append(obj)
+                if mask & WRITABLE and not obj.closed:
+                    self.write_client(obj)
+            if clients_read:
+                for c in clients_read:
+                    if not c.closed:
+                        self.process_pending(c)
+                clients_read.clear()
+            now = time.monotonic()
+            if now >= next_cron:
+                self.cron()
+                cron_period = 1.0 / max(1, self.config.hz)
+                next_cron = now + cron_period
+        self.before_sleep()
+
+    def accept(self, lst: Listener):
+        for _ in range(1000):   # MAX_ACCEPTS_PER_CALL
+            try:
+                sock, addr = lst.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                logger.warning(f"Accepting client connection: {e.strerror}")
+                return
+            self.stats.connections_received += 1
+            try:
+                listen.prepare_accepted(sock, not lst.unix, self.config.tcp_keepalive)
+            except OSError:
+                sock.close()
+                continue
+            if lst.unix:
+                addr_s, laddr_s = lst.name + ":0", lst.name + ":0"
+            else:
+                addr_s = listen.format_addr(addr, sock.family)
+                try:
+                    laddr_s = listen.format_addr(sock.getsockname(), sock.family)
+                except OSError:
+                    laddr_s = ""
+            if len(self.clients) >= self.config.maxclients:
+                self.stats.rejected_connections += 1
+                try:
+                    sock.send(b"-" + MAX_CLIENTS + b"\r\n")
+                except OSError:
+                    pass
+                sock.close()
+                continue
+            c = cl.Client(self, sock, addr_s, laddr_s, unix=lst.unix)
+            self.clients[c.id] = c
+            self.backend.register(c.fd, READABLE, c)
+
+    def read_client(self, c) -> bool:
+        """Read what the socket has and parse it; True if commands are ready."""
+        parser = c.parser
+        want = READ_SIZE
+        if parser.need > READ_SIZE:
+            want = min(parser.need - parser.pending(), BIG_READ)
+            want = max(want, READ_SIZE)
+        try:
+            data = c.sock.recv(want)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            logger.verbose(f"Reading from client: {e.strerror}")
+            self.free_client(c)
+            return False
+        if not data:
+            logger.verbose("Client closed connection")
+            self.free_client(c)
+            return False
+        n = len(data)
+        self.stats.net_input_bytes += n
+        c.tot_net_in += n
+        c.last_interaction = clock.now_ms()
+        parser.feed(data)
+        err = parser.parse(c.pending, self.config.proto_max_bulk_len, c.authenticated)
+        if err is not None:
+            c.pending.append(err)
+        elif parser.pending() > self.config.client_query_buffer_limit:
+            logger.warning("Closing client that reached max query buffer length: "
+                           f"id={c.id} addr={c.addr} (qbuf initial bytes: "
+                           f"{bytes(parser.buf[parser.pos:parser.pos + 64])!r})")
+            self.stats.client_qbuf_limit_disconnections += 1
+            self.free_client(c)
+            return False
+        return bool(c.pending)
+
+    def process_pending(self, c):
+        """Execute the client's parsed commands until it must stop."""
+        pending = c.pending
+        i = 0
+        n = len(pending)
+        while i < n:
+            argv = pending[i]
+            i += 1
+            if type(argv) is str:     # a protocol error from the parser
+                logger.verbose(f"Protocol error ({argv}) from client: id={c.id} addr={c.addr}")
+                reject(c, b"ERR " + argv.encode())
+                c.flags |= cl.CLOSE_AFTER_REPLY
+                break
+            execute(c, argv)
+            c.tot_cmds += 1
+            if c.flags & cl.CLOSE_AFTER_REPLY or c.blocked is not None or c.closed:
+                break
+        self.stats.commands_processed += i
+        if i >= n or c.flags & cl.CLOSE_AFTER_REPLY:
+            pending.clear()
+        else:
+            del pending[:i]
+        if c.reply and not c.want_write:
+            self.pending_write.append(c)
+
+    # ---- writes ------------------------------------------------------------
+    def before_sleep(self):
+        for hook in self.hooks_before_sleep:
+            hook()
+        pw = self.pending_write
+        if pw:
+            self.pending_write = []
+            for c in pw:
+                if not c.closed and not c.want_write:
+                    self.write_client(c)
+
+    def write_client(self, c):
+        out = c.out
+        if out is None:
+            reply = c.reply
+            if not reply:
+                if c.flags & cl.CLOSE_AFTER_REPLY:
+                    self.free_client(c)
+                return
+            out = reply[0] if len(reply) == 1 else b"".join(reply)
+            reply.clear()
+        try:
+            n = c.sock.send(out)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError as e:
+            logger.verbose(f"Error writing to client: {e.strerror}")
+            self.free_client(c)
+            return
+        self.stats.net_output_bytes += n
+        c.tot_net_out += n
+        if n < len(out):
+            c.out = memoryview(out)[n:]
+            if not c.want_write:
+                c.want_write = True
+                self.backend.modify(c.fd, READABLE | WRITABLE, c)
+            return
+        c.out = None
+        if c.reply:
+            # more replies queued while this one was pending
+            self.write_client(c)
+            return
+        if c.want_write:
+            c.want_write = False
+            self.backend.modify(c.fd, READABLE, c)
+        if c.flags & cl.CLOSE_AFTER_REPLY:
+            self.free_client(c)
+
+    def free_client(self, c):
+        if c.closed:
+            return
+        c.closed = True
+        for hook in self.hooks_client_freed:
+            hook(c)
+        self.clients.pop(c.id, None)
+        if c.sock is not None:
+            self.backend.unregister(c.fd)
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+
+    # ---- cron ------------------------------------------------------------------
+    def cron(self):
+        self.cronloops += 1
+        for hook in self.hooks_cron:
+            hook()
+        timeout = self.config.timeout
+        if timeout:
+            limit = clock.now_ms() - timeout * 1000
+            for c in list(self.clients.values()):
+                if c.last_interaction < limit and c.blocked is None and c.kind == "normal":
+                    logger.verbose("Closing idle client")
+                    self.free_client(c)
+        if self.shutdown_asap:
+            self.running = False
+
+    # ---- shutdown ----------------------------------------------------------------
+    def request_shutdown(self, signum=None, frame=None):
+        if signum is not None:
+            name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+            logger.warning(f"Received {name} scheduling shutdown...")
+        self.shutdown_asap = True
+
+    def close(self):
+        logger.warning("User requested shutdown...")
+        for c in list(self.clients.values()):
+            self.free_client(c)
+        for lst in self.listeners:
+            self.backend.unregister(lst.fd)
+            lst.sock.close()
+            if lst.unix:
+                try:
+                    os.unlink(lst.name)
+                except OSError:
+                    pass
+        self.listeners = []
+        if self.config.pidfile:
+            try:
+                os.unlink(self.config.pidfile)
+            except OSError:
+                pass
+        logger.warning("Redis is now ready to exit, bye bye...")
+
+    def serve_forever(self):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self.request_shutdown)
+        signal.signal(signal.SIGINT, self.request_shutdown)
+        self.listen()
+        logger.notice(f"Server initialized")
+        logger.notice("Ready to accept connections")
+        try:
+            self.run()
+        finally:
+            self.close()
