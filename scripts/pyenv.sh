@@ -1,0 +1,33 @@
+# Sourced by scripts/test and scripts/serve.  Sets $PY to a Python that has
+# kvserver installed (editable) with the extras named in $KV_EXTRAS.
+#
+# Inside an active virtualenv that Python is used as is.  Otherwise a .venv
+# is made at the repository root with --system-site-packages, so Debian's
+# "externally managed" system Python is never modified and what it already
+# has (hiredis, redis-py, pytest...) is reused instead of downloaded again.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# apt_install PKG...: install Debian packages, or say what to install.
+apt_install() {
+    if [ "$(id -u)" = 0 ]; then
+        echo "installing: $*" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+    else
+        echo "missing: run 'sudo apt-get install -y $*' first" >&2
+        return 1
+    fi
+}
+
+if [ -n "${VIRTUAL_ENV:-}" ]; then
+    PY=python3
+else
+    if [ ! -x "$ROOT/.venv/bin/python" ]; then
+        python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv || exit 1
+        python3 -m venv --system-site-packages "$ROOT/.venv" || exit 1
+    fi
+    PY="$ROOT/.venv/bin/python"
+fi
+
+"$PY" -m pip install -q -e "$ROOT${KV_EXTRAS:+[$KV_EXTRAS]}" || exit 1
