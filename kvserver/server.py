@@ -225,8 +225,8 @@ class Server:
         self.stats.net_input_bytes += n
         c.tot_net_in += n
         c.last_interaction = clock.now_ms()
-        parser.feed(data)
-        err = parser.parse(c.pending, self.config.proto_max_bulk_len, c.authenticated)
+        err = parser.feed_parse(data, c.pending, self.config.proto_max_bulk_len,
+                                c.authenticated)
         if err is not None:
             c.pending.append(err)
         elif parser.pending() > self.config.client_query_buffer_limit:
