@@ -27,7 +27,9 @@ import time
 from kvserver import REDIS_VERSION, __version__, clock
 from kvserver.commands import table
 from kvserver.config import Config
-from kvserver.dispatch import execute, reject
+from kvserver.commands.table import COMMANDS
+from kvserver.dispatch import count_error, execute, reject
+from kvserver.errors import CommandError
 from kvserver.errors import MAX_CLIENTS
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
@@ -36,6 +38,8 @@ from kvserver.net import listen, reactor
 from kvserver.net.reactor import READABLE, WRITABLE
 
 READ_SIZE = 64 * 1024
+_perf = time.perf_counter_ns
+_STOP_FLAGS = cl.CLOSE_AFTER_REPLY | cl.CLOSE_ASAP | cl.BLOCKED
 BIG_READ = 1024 * 1024
 
 
@@ -239,28 +243,62 @@ class Server:
         return bool(c.pending)
 
     def process_pending(self, c):
-        """Execute the client's parsed commands until it must stop."""
+        """Execute the client's parsed commands until it must stop.
+
+        The common case - a known command with the right arity, from an
+        authenticated client outside MULTI - is dispatched inline here;
+        everything else goes through dispatch.execute, which applies the
+        full processCommand checks.
+        """
         pending = c.pending
-        i = 0
-        n = len(pending)
-        while i < n:
-            argv = pending[i]
-            i += 1
+        reply = c.reply
+        commands = COMMANDS
+        perf = _perf
+        done = 0
+        last = None
+        stop = _STOP_FLAGS
+        fast = c.authenticated and c.multi is None
+        for argv in pending:
+            done += 1
+            spec = commands.get(argv[0])
+            if fast and spec is not None:
+                a = spec.fast_arity
+                n = len(argv)
+                if a == n or (a < 0 and n >= -a):
+                    t0 = perf()
+                    try:
+                        r = spec.handler(c, argv)
+                    except CommandError as e:
+                        spec.failed_calls += 1
+                        count_error(self, e.msg)
+                        r = b"-" + e.msg + b"\r\n"
+                    spec.duration_ns += perf() - t0
+                    spec.calls += 1
+                    if r is not None:
+                        reply.append(r)
+                    last = spec
+                    if c.flags & stop:
+                        break
+                    continue
             if type(argv) is str:     # a protocol error from the parser
                 logger.verbose(f"Protocol error ({argv}) from client: id={c.id} addr={c.addr}")
                 reject(c, b"ERR " + argv.encode())
                 c.flags |= cl.CLOSE_AFTER_REPLY
                 break
+            last = None
             execute(c, argv)
-            c.tot_cmds += 1
-            if c.flags & cl.CLOSE_AFTER_REPLY or c.blocked is not None or c.closed:
+            fast = c.authenticated and c.multi is None
+            if c.flags & stop:
                 break
-        self.stats.commands_processed += i
-        if i >= n or c.flags & cl.CLOSE_AFTER_REPLY:
+        if last is not None:
+            c.last_cmd = last.fullname
+        self.stats.commands_processed += done
+        c.tot_cmds += done
+        if done >= len(pending) or c.flags & cl.CLOSE_AFTER_REPLY:
             pending.clear()
         else:
-            del pending[:i]
-        if c.reply and not c.want_write:
+            del pending[:done]
+        if reply and not c.want_write:
             self.pending_write.append(c)
 
     # ---- writes ------------------------------------------------------------

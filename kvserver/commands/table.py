@@ -55,7 +55,7 @@ class CommandSpec:
     __slots__ = (
         "name", "fullname", "arity", "flags", "first_key", "last_key",
         "key_step", "acl", "handler", "subcommands", "parent", "getkeys",
-        "doc", "tips", "key_specs",
+        "doc", "tips", "key_specs", "fast_arity",
         # statistics for INFO commandstats
         "calls", "duration_ns", "rejected_calls", "failed_calls",
     )
@@ -66,6 +66,9 @@ class CommandSpec:
         self.parent = parent
         self.fullname = f"{parent.name}|{name}" if parent else name
         self.arity = arity
+        # What the dispatcher's inline path compares argc with; 0 (never
+        # matches) routes containers through the full dispatch.
+        self.fast_arity = arity
         self.flags = parse_flags(flags) if isinstance(flags, str) else flags
         self.first_key, self.last_key, self.key_step = keys
         self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
@@ -134,6 +137,7 @@ def container(name, arity=-2, flags="", acl="", **doc):
     """Register a command made of subcommands (CONFIG, CLIENT, OBJECT...)."""
     spec = CommandSpec(name, arity, flags, (0, 0, 0), acl, None, doc=doc)
     spec.subcommands = {}
+    spec.fast_arity = 0
     _register(spec)
     return spec
 
