@@ -92,6 +92,11 @@ class Server:
         self.cronloops = 0
         self.lastsave = int(time.time())
         self.pending_write = []       # clients with replies to send
+        # Keys that received data while clients were blocked on them
+        # (signalKeyAsReady); served by `serve_blocked` after each command,
+        # which the blocking module installs.
+        self.ready_keys = []
+        self.serve_blocked = None
         self.hooks_before_sleep = []  # callables run at each before_sleep
         self.hooks_cron = []          # callables run at each cron tick
         self.hooks_client_freed = []  # callables(client) when one disconnects
@@ -277,6 +282,8 @@ class Server:
                     if r is not None:
                         reply.append(r)
                     last = spec
+                    if self.ready_keys:
+                        self.serve_blocked()
                     if c.flags & stop:
                         break
                     continue
@@ -287,6 +294,8 @@ class Server:
                 break
             last = None
             execute(c, argv)
+            if self.ready_keys:
+                self.serve_blocked()
             fast = c.authenticated and c.multi is None
             if c.flags & stop:
                 break

@@ -15,6 +15,7 @@ registers its own commands, and nothing else adds to the table.
 
 import enum
 import importlib
+import importlib.util
 
 
 class Flag(enum.Flag):
@@ -104,6 +105,41 @@ class CommandSpec:
         return f"<CommandSpec {self.fullname}>"
 
 
+class KeySpec:
+    """One Redis 7 key specification (COMMAND INFO's key specs, GETKEYS).
+
+    `flags`: key-spec flags, e.g. "RW ACCESS DELETE" (RO RW OW RM ACCESS
+    UPDATE INSERT DELETE NOT_KEY INCOMPLETE VARIABLE_FLAGS).
+    Where the search begins: `index=N`, or `keyword="STORE"` searched from
+    `startfrom` (negative: from the end, backwards); neither means unknown.
+    How keys are found from there: `range=(lastkey, keystep, limit)`
+    (lastkey relative to the first key, negative counts from the end), or
+    `keynum=(keynumidx, firstkey, keystep)`; neither means unknown, or the
+    one-key range (0, 1, 0) when the beginning is known.
+
+    A command's `key_specs=` takes a list of these; a plain string there is
+    the flags of the single spec derived from `keys=(first, last, step)`.
+    """
+
+    __slots__ = ("flags", "index", "keyword", "startfrom", "range", "keynum",
+                 "notes")
+
+    def __init__(self, flags, index=None, keyword=None, startfrom=1,
+                 range=None, keynum=None, notes=None):
+        self.flags = tuple(flags.upper().split())
+        self.index = index
+        self.keyword = keyword
+        self.startfrom = startfrom
+        if range is None and keynum is None and (index or keyword):
+            range = (0, 1, 0)
+        self.range = range
+        self.keynum = keynum
+        self.notes = notes
+
+    def __repr__(self):
+        return f"<KeySpec {' '.join(self.flags)}>"
+
+
 # upper-case name and lower-case name both map here, so dispatch finds the
 # common spellings with one dict lookup and falls back to .lower() otherwise
 COMMANDS: dict[bytes, CommandSpec] = {}
@@ -122,8 +158,10 @@ def _register(spec: CommandSpec):
 def command(name, arity, flags="", keys=(0, 0, 0), acl="", getkeys=None,
             tips=(), key_specs=None, **doc):
     """Register `handler` as command `name`.  `doc` feeds COMMAND DOCS:
-    summary, since, group, complexity, args (syntax string), history,
-    doc_flags."""
+    summary, since, group, complexity, args (syntax string, grammar in
+    commands/docs.py), history (pairs of version and text), doc_flags,
+    deprecated_since, replaced_by.  `key_specs`: see KeySpec; `tips`:
+    COMMAND INFO tips such as "nondeterministic_output"."""
 
     def deco(handler):
         _register(CommandSpec(name, arity, flags, keys, acl, handler,
@@ -133,9 +171,12 @@ def command(name, arity, flags="", keys=(0, 0, 0), acl="", getkeys=None,
     return deco
 
 
-def container(name, arity=-2, flags="", acl="", **doc):
-    """Register a command made of subcommands (CONFIG, CLIENT, OBJECT...)."""
-    spec = CommandSpec(name, arity, flags, (0, 0, 0), acl, None, doc=doc)
+def container(name, arity=-2, flags="", acl="", handler=None, tips=(), **doc):
+    """Register a command made of subcommands (CONFIG, CLIENT, OBJECT...).
+    `handler`, if given, runs when the command comes without a subcommand
+    (COMMAND alone lists every command)."""
+    spec = CommandSpec(name, arity, flags, (0, 0, 0), acl, handler, doc=doc,
+                       tips=tips)
     spec.subcommands = {}
     spec.fast_arity = 0
     _register(spec)
@@ -172,8 +213,14 @@ def by_name(name: str) -> CommandSpec | None:
 COMMAND_MODULES = (
     "connection", "strings", "keys", "server", "introspection", "config_cmd",
 )
+# Modules of data types still being written register themselves once present.
+OPTIONAL_MODULES = ("lists", "hashes", "sets", "zsets", "bitmaps",
+                    "hyperloglog", "geo", "sort", "blocking")
 
 
 def load():
     for mod in COMMAND_MODULES:
         importlib.import_module(f"kvserver.commands.{mod}")
+    for mod in OPTIONAL_MODULES:
+        if importlib.util.find_spec(f"kvserver.commands.{mod}") is not None:
+            importlib.import_module(f"kvserver.commands.{mod}")
