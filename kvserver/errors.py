@@ -90,3 +90,68 @@ def _sanitize(b: bytes) -> bytes:
 
 def sanitize(b: bytes) -> bytes:
     return _sanitize(b)
+
+
+# --- strings (t_string.c) -----------------------------------------------------
+OFFSET_OUT_OF_RANGE = b"ERR offset is out of range"
+DECR_OVERFLOW = b"ERR decrement would overflow"
+LCS_NOT_STRINGS = b"ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = b"ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = b"ERR String too long for LCS"
+LCS_TABLE_TOO_BIG = (b"ERR Insufficient memory, transient memory for LCS exceeds "
+                     b"proto-max-bulk-len")
+
+
+# --- connection and server commands (networking.c, server.c, debug.c) --------
+NOPROTO = b"NOPROTO unsupported protocol version"
+HELLO_PROTO_NOT_INT = b"ERR Protocol version is not an integer or out of range"
+HELLO_NOAUTH = (b"NOAUTH HELLO must be called with the client already authenticated, "
+                b"otherwise the HELLO AUTH <user> <pass> option can be used to "
+                b"authenticate the client and select the RESP protocol version at "
+                b"the same time")
+CLIENT_NAME_INVALID = b"ERR Client names cannot contain spaces, newlines or special characters."
+NO_SUCH_CLIENT = b"ERR No such client"
+INVALID_CLIENT_ID = b"ERR Invalid client ID"
+CLIENT_ID_NOT_POSITIVE = b"ERR client-id should be greater than 0"
+CLIENT_CACHING_NO_TRACKING = (b"ERR CLIENT CACHING can be called only when the client is "
+                              b"in tracking mode with OPTIN or OPTOUT mode enabled")
+DEBUG_PROTOCOL_TYPE = (b"ERR Wrong protocol type name. Please use one of the following: "
+                       b"string|integer|double|bignum|null|array|set|map|attrib|push|"
+                       b"verbatim|true|false")
+RESP2_NOT_SUPPORTED = b"ERR RESP2 is not supported by this command"
+SHUTDOWN_FAILED = b"ERR Errors trying to SHUTDOWN. Check logs."
+NO_SHUTDOWN_IN_PROGRESS = b"ERR No shutdown in progress."
+
+
+def hello_syntax(opt: bytes) -> CommandError:
+    return CommandError(b"ERR Syntax error in HELLO option '" + _sanitize(opt) + b"'")
+
+
+def unknown_client_type(name: bytes) -> CommandError:
+    return CommandError(b"ERR Unknown client type '" + _sanitize(name) + b"'")
+
+
+def no_such_user(name: bytes) -> CommandError:
+    return CommandError(b"ERR No such user '" + _sanitize(name) + b"'")
+
+
+def subcommand_syntax(cmd: bytes, sub: bytes) -> CommandError:
+    """addReplySubcommandSyntaxError: the subcommand as typed, the command upper-cased."""
+    return CommandError(b"ERR unknown subcommand or wrong number of arguments for '"
+                        + _sanitize(sub[:128]) + b"'. Try " + _sanitize(cmd.upper())
+                        + b" HELP.")
+
+
+def protected_command(name: str) -> CommandError:
+    """A PROTECTED command (DEBUG, MODULE) refused by its enable-<name>-command option."""
+    return err(f'{name.upper()} command not allowed. If the enable-{name}-command option '
+               f'is set to "local", you can run it from a local connection, otherwise you '
+               f'need to set this option in the configuration file, and then restart '
+               f'the server.')
+
+
+# --- COMMAND GETKEYS (server.c getKeysSubcommandImpl) -------------------------
+GETKEYS_INVALID_COMMAND = b"ERR Invalid command specified"
+GETKEYS_NO_KEYS = b"ERR The command has no key arguments"
+GETKEYS_BAD_ARITY = b"ERR Invalid number of arguments specified for command"
+GETKEYS_BAD_ARGS = b"ERR Invalid arguments specified for command"
