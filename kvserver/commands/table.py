@@ -117,8 +117,10 @@ class KeySpec:
     `keynum=(keynumidx, firstkey, keystep)`; neither means unknown, or the
     one-key range (0, 1, 0) when the beginning is known.
 
-    A command's `key_specs=` takes a list of these; a plain string there is
-    the flags of the single spec derived from `keys=(first, last, step)`.
+    A command's `key_specs=` takes a list of these (or of dicts shaped as in
+    Redis's src/commands/*.json: flags, notes, begin_search, find_keys); a
+    plain string there is the flags of the single spec derived from
+    `keys=(first, last, step)`.
     """
 
     __slots__ = ("flags", "index", "keyword", "startfrom", "range", "keynum",
