@@ -35,6 +35,7 @@ LLONG_MIN = -2**63
 EMBSTR_SIZE_LIMIT = 44      # OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 
 _WRONGTYPE = errors.WRONGTYPE
+_BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
 _NOT_INTEGER = errors.NOT_INTEGER
 
 
@@ -178,10 +179,15 @@ def _expire_ms(arg: bytes, flags: int, cmdname: str) -> int:
          complexity="O(1)", args="key")
 def get(c, argv):
     v = c.db.lookup_read(argv[1])
+    t = type(v)
+    if t is bytes:              # the common case first, with bulk() inlined
+        n = len(v)
+        if n < 1024:
+            return _BULK_HDR[n] + v + b"\r\n"
+        return bulk(v)
     if v is None:
         return NULL3 if c.resp == 3 else NULL2
-    t = type(v)
-    if t is bytes or t is bytearray:
+    if t is bytearray:
         return bulk(v)
     if t is int:
         return bulk(b"%d" % v)
