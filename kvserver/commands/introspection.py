@@ -478,6 +478,11 @@ def _getkeys(argv, with_flags: bool) -> bytes:
     spec = _resolve(cmd)
     if spec is None:
         raise CommandError(errors.GETKEYS_INVALID_COMMAND)
+    return getkeys_reply(spec, cmd, with_flags)
+
+
+def getkeys_reply(spec, cmd, with_flags: bool) -> bytes:
+    """GETKEYS / GETKEYSANDFLAGS for the command line `cmd` run by `spec`."""
     specs = key_specs(spec)
     if spec.getkeys is None and all("NOT_KEY" in ks.flags for ks in specs):
         raise CommandError(errors.GETKEYS_NO_KEYS)
