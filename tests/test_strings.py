@@ -313,7 +313,7 @@ def test_expiry_in_process(inproc, frozen):
     kv.call("set", "t", "v", "px", "10")
     clock.freeze(frozen + 9)
     assert kv.call("get", "t") == b"$1\r\nv\r\n"
-    clock.freeze(frozen + 10)
+    clock.freeze(frozen + 11)
     assert kv.call("get", "t") == b"$-1\r\n"
     # SET over a stale key counts it as expired, as lookupKeyWrite does
     kv.call("set", "t", "v", "px", "10")
