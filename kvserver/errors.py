@@ -155,3 +155,23 @@ GETKEYS_INVALID_COMMAND = b"ERR Invalid command specified"
 GETKEYS_NO_KEYS = b"ERR The command has no key arguments"
 GETKEYS_BAD_ARITY = b"ERR Invalid number of arguments specified for command"
 GETKEYS_BAD_ARGS = b"ERR Invalid arguments specified for command"
+
+
+# --- keyspace and expiry (db.c, expire.c, object.c) ------------------------------
+INVALID_CURSOR = b"ERR invalid cursor"
+INVALID_FIRST_DB = b"ERR invalid first DB index"
+INVALID_SECOND_DB = b"ERR invalid second DB index"
+INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
+EXPIRE_NX_COMPAT = b"ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_LT_COMPAT = b"ERR GT and LT options at the same time are not compatible"
+LFU_NOT_SELECTED = (b"ERR An LFU maxmemory policy is not selected, access frequency not "
+                    b"tracked. Please note that when switching between policies at runtime "
+                    b"LRU and LFU data will take some time to adjust.")
+LFU_SELECTED = (b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
+                b"note that when switching between policies at runtime LRU and LFU data "
+                b"will take some time to adjust.")
+
+
+def unsupported_option(opt: bytes) -> CommandError:
+    """EXPIRE's "Unsupported option %s": a C string, so it stops at a NUL."""
+    return CommandError(b"ERR Unsupported option " + _sanitize(opt.split(b"\0", 1)[0]))

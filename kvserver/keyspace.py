@@ -12,12 +12,30 @@ Invariants:
 - Expiry costs nothing when a db has no volatile keys: lookups test
   `self.expires` (empty dict is falsy) before anything else.
 - Every write to a key calls `touch(key)` so WATCH and blocked clients see it.
+- A key is expired once the clock is past its time (now > when), as in
+  Redis's keyIsExpired.
+- `Db.atime` maps keys to their last access on the LRU clock (seconds,
+  `LRU_CLOCK`, advanced by the cron): written by lookups that touch and by
+  `set`, not by the NOTOUCH ones (`peek_read`), dropped with the key.  This
+  is Redis's per-object lru field, kept beside the value because values
+  are bare bytes.  Under an LFU maxmemory-policy (`LFU`), `Db.lfu` holds
+  Redis's LFU word (minutes << 8 | log counter) the same way.
 """
+
+import random
 
 from kvserver import clock
 from kvserver.errors import WRONGTYPE, CommandError
 
 STRING_TYPES = (bytes, bytearray, int)
+
+# Cached clocks and policy, refreshed by `tick` from the cron as Redis
+# caches server.lruclock; reading a global is cheaper than reading time.
+LRU_CLOCK = clock.now_ms() // 1000
+LFU = False
+LFU_LOG_FACTOR = 10
+LFU_DECAY_TIME = 1
+LFU_INIT_VAL = 5
 
 
 def type_name(value) -> str:
@@ -44,7 +62,8 @@ class Stats:
 
 
 class Db:
-    __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl")
+    __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
+                 "atime", "lfu", "expire_cursor")
 
     def __init__(self, id: int, keyspace: "Keyspace"):
         self.id = id
@@ -53,12 +72,15 @@ class Db:
         self.watched = {}       # key -> set of clients WATCHing it
         self.keyspace = keyspace
         self.avg_ttl = 0
+        self.atime = {}         # key -> LRU_CLOCK of its last access
+        self.lfu = {}           # key -> LFU word, only while LFU
+        self.expire_cursor = []  # active expiry's walk (expire_cycle.py)
 
     # --- lookups ---------------------------------------------------------
     def _expire_if_needed(self, key) -> bool:
         """Delete `key` if its TTL has passed; True if it was deleted."""
         when = self.expires.get(key)
-        if when is None or when > clock.now_ms():
+        if when is None or when >= clock.now_ms():
             return False
         self._evict_expired(key)
         return True
@@ -66,6 +88,9 @@ class Db:
     def _evict_expired(self, key):
         del self.data[key]
         del self.expires[key]
+        self.atime.pop(key, None)
+        if LFU:
+            self.lfu.pop(key, None)
         self.keyspace.stats.expired += 1
         self.touch(key)
 
@@ -73,7 +98,12 @@ class Db:
         """The live value of `key` or None, without touching hit/miss stats."""
         if self.expires and key in self.expires:
             self._expire_if_needed(key)
-        return self.data.get(key)
+        v = self.data.get(key)
+        if v is not None:
+            self.atime[key] = LRU_CLOCK
+            if LFU:
+                self._lfu_hit(key)
+        return v
 
     def lookup_read(self, key):
         """lookupKeyRead: like `lookup`, counting keyspace hits and misses."""
@@ -84,7 +114,63 @@ class Db:
             self.keyspace.stats.misses += 1
         else:
             self.keyspace.stats.hits += 1
+            self.atime[key] = LRU_CLOCK
+            if LFU:
+                self._lfu_hit(key)
         return v
+
+    def peek_read(self, key):
+        """lookupKeyReadWithFlags(NOTOUCH): counts hits and misses but
+        leaves the access time alone (TYPE, TTL, EXISTS, OBJECT)."""
+        if self.expires and key in self.expires:
+            self._expire_if_needed(key)
+        v = self.data.get(key)
+        if v is None:
+            self.keyspace.stats.misses += 1
+        else:
+            self.keyspace.stats.hits += 1
+        return v
+
+    def expire_if_needed(self, key) -> bool:
+        """expireIfNeeded: delete `key` if logically expired; True if so."""
+        if self.expires and key in self.expires:
+            return self._expire_if_needed(key)
+        return False
+
+    def idle_seconds(self, key) -> int:
+        """OBJECT IDLETIME: seconds since the last touching access."""
+        t = self.atime.get(key)
+        if t is None:
+            # a key stored around `set`: count from now
+            self.atime[key] = t = LRU_CLOCK
+        return max(0, LRU_CLOCK - t)
+
+    def _lfu_hit(self, key):
+        """updateLFU: decay the counter by the idle periods, then bump it
+        with probability 1/((counter - LFU_INIT_VAL) * factor + 1)."""
+        counter = self.lfu_counter(key)
+        if counter < 255:
+            base = counter - LFU_INIT_VAL
+            if base < 0:
+                base = 0
+            if random.random() < 1.0 / (base * LFU_LOG_FACTOR + 1):
+                counter += 1
+        self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | counter
+
+    def lfu_counter(self, key) -> int:
+        """LFUDecrAndReturn: the counter after its decay (OBJECT FREQ).  A
+        key never seen under LFU starts at LFU_INIT_VAL, as if new."""
+        word = self.lfu.get(key)
+        if word is None:
+            return LFU_INIT_VAL
+        counter = word & 255
+        if LFU_DECAY_TIME:
+            now = (LRU_CLOCK // 60) & 65535
+            ldt = word >> 8
+            elapsed = now - ldt if now >= ldt else 65535 - ldt + now
+            periods = elapsed // LFU_DECAY_TIME
+            counter = 0 if periods > counter else counter - periods
+        return counter
 
     def lookup_typed(self, key, types, read=True):
         """The value if it is one of `types`, None if absent, else WRONGTYPE."""
@@ -102,6 +188,9 @@ class Db:
     def set(self, key, value, keepttl=False):
         """setKey: store `value`, dropping any TTL unless `keepttl`."""
         self.data[key] = value
+        self.atime[key] = LRU_CLOCK
+        if LFU and key not in self.lfu:
+            self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
         if not keepttl and self.expires:
             self.expires.pop(key, None)
         if self.watched:
@@ -122,6 +211,9 @@ class Db:
             del self.data[key]
         except KeyError:
             return False
+        self.atime.pop(key, None)
+        if LFU:
+            self.lfu.pop(key, None)
         if self.watched:
             self.touch(key)
         return True
@@ -154,6 +246,10 @@ class Db:
                 self.touch(key)
         self.data = {}
         self.expires = {}
+        self.atime = {}
+        self.lfu = {}
+        self.avg_ttl = 0
+        self.expire_cursor = []
 
     def size(self) -> int:
         return len(self.data)
@@ -170,6 +266,34 @@ class Keyspace:
 
     def __getitem__(self, i) -> Db:
         return self.dbs[i]
+
+    def swap(self, i: int, j: int):
+        """dbSwapDatabases: exchange the contents of dbs i and j.  Clients,
+        WATCHes and blocked keys stay with the db number; a WATCHed key
+        that exists on either side is touched, since its value changes."""
+        a, b = self.dbs[i], self.dbs[j]
+        if a is b:
+            return
+        for db, other in ((a, b), (b, a)):
+            if db.watched:
+                for key in list(db.watched):
+                    if key in db.data or key in other.data:
+                        db.touch(key)
+        for attr in ("data", "expires", "atime", "lfu", "avg_ttl",
+                     "expire_cursor"):
+            x = getattr(a, attr)
+            setattr(a, attr, getattr(b, attr))
+            setattr(b, attr, x)
+
+    @staticmethod
+    def tick(config=None):
+        """Refresh the cached LRU clock and LFU settings (serverCron)."""
+        global LRU_CLOCK, LFU, LFU_LOG_FACTOR, LFU_DECAY_TIME
+        LRU_CLOCK = clock.now_ms() // 1000
+        if config is not None:
+            LFU = "lfu" in getattr(config, "maxmemory_policy", "noeviction")
+            LFU_LOG_FACTOR = getattr(config, "lfu_log_factor", 10)
+            LFU_DECAY_TIME = getattr(config, "lfu_decay_time", 1)
 
     def __len__(self):
         return len(self.dbs)

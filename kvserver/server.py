@@ -31,6 +31,7 @@ from kvserver.commands.table import COMMANDS
 from kvserver.dispatch import count_error, execute, reject
 from kvserver.errors import CommandError
 from kvserver.errors import MAX_CLIENTS
+from kvserver import expire_cycle
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
 from kvserver.net import client as cl
@@ -100,6 +101,7 @@ class Server:
         self.hooks_before_sleep = []  # callables run at each before_sleep
         self.hooks_cron = []          # callables run at each cron tick
         self.hooks_client_freed = []  # callables(client) when one disconnects
+        expire_cycle.install(self)    # active expiry and the LRU clock
         self.port = self.config.port
 
     # ---- start-up --------------------------------------------------------
