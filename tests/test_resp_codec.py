@@ -21,12 +21,28 @@ def mbulk(*args) -> bytes:
 
 
 def run(chunks, max_bulk=MAX_BULK, authenticated=True):
-    """Feed chunks one by one, parsing after each; (commands, error or None)."""
+    """Feed chunks one by one, parsing after each; (commands, error or None).
+
+    Both entry points are run and must agree: `feed_parse`, which the server
+    calls for every read (with its hiredis fast path), and the pure-Python
+    `feed` + `parse`.
+    """
+    chunks = [c for c in chunks if c]    # a read never returns b""
+    fast = _run(chunks, max_bulk, authenticated, True)
+    pure = _run(chunks, max_bulk, authenticated, False)
+    assert fast == pure, f"feed_parse {fast!r} != parse {pure!r}"
+    return fast
+
+
+def _run(chunks, max_bulk, authenticated, fast):
     p = RequestParser()
     out = []
     for chunk in chunks:
-        p.feed(chunk)
-        err = p.parse(out, max_bulk, authenticated)
+        if fast:
+            err = p.feed_parse(chunk, out, max_bulk, authenticated)
+        else:
+            p.feed(chunk)
+            err = p.parse(out, max_bulk, authenticated)
         if err is not None:
             return out, err
     return out, None
@@ -364,3 +380,47 @@ def test_errors_after_valid_frames_any_chunking(fr, case, data):
 def test_junk_never_raises_and_chunking_does_not_matter(junk, data):
     whole = run([junk])
     assert run(data.draw(chunked(junk))) == whole
+
+
+TRICKY_ARG = st.one_of(
+    st.binary(max_size=12),
+    st.sampled_from([b"\r\n$", b"\r\n*", b"$-1", b"\r\n$3\r\n", b"\r\n*1\r\n", b"*", b"$"]),
+)
+
+
+@st.composite
+def resp_pieces(draw):
+    """Multibulk-looking input, valid or not, that a fast path might misjudge."""
+    kind = draw(st.integers(0, 9))
+    if kind <= 3:
+        return mbulk(*draw(st.lists(TRICKY_ARG, min_size=1, max_size=5)))
+    if kind == 4:   # a nested array
+        return b"*1\r\n" + mbulk(*draw(st.lists(TRICKY_ARG, min_size=1, max_size=3)))
+    if kind == 5:   # non-bulk elements inside a command
+        elem = draw(st.sampled_from([b":1\r\n", b"+OK\r\n", b"-ERR\r\n", b"$-1\r\n",
+                                     b"*-1\r\n", b"*0\r\n", b"_\r\n", b",1.5\r\n"]))
+        args = draw(st.lists(TRICKY_ARG, min_size=1, max_size=3))
+        i = draw(st.integers(0, len(args)))
+        body = [b"$%d\r\n%s\r\n" % (len(a), a) for a in args]
+        body.insert(i, elem)
+        return b"*%d\r\n" % len(body) + b"".join(body)
+    if kind == 6:   # a count that disagrees with what follows
+        args = draw(st.lists(TRICKY_ARG, min_size=1, max_size=3))
+        n = len(args) + draw(st.sampled_from([-1, 1, 2]))
+        return b"*%d\r\n" % max(n, 0) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    if kind == 7:   # a bulk length that disagrees with its data
+        a = draw(TRICKY_ARG)
+        d = draw(st.sampled_from([-1, 1, 2]))
+        return b"*1\r\n$%d\r\n%s\r\n" % (max(len(a) + d, 0), a)
+    if kind == 8:
+        return draw(st.sampled_from([b"*0\r\n", b"*-1\r\n", b"\r\n", b"PING\r\n"]))
+    return b"*1\r\n$%s\r\nPING\r\n" % draw(st.sampled_from([b"04", b"+4", b" 4", b"4 "]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(resp_pieces(), min_size=1, max_size=6), st.data())
+def test_fast_path_agrees_with_the_exact_parser(pieces, data):
+    """`run` asserts feed_parse == feed + parse for the same chunks."""
+    stream = b"".join(pieces)
+    run([stream])
+    run(data.draw(chunked(stream)))
