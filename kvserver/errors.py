@@ -175,3 +175,23 @@ LFU_SELECTED = (b"ERR An LFU maxmemory policy is selected, idle time not tracked
 def unsupported_option(opt: bytes) -> CommandError:
     """EXPIRE's "Unsupported option %s": a C string, so it stops at a NUL."""
     return CommandError(b"ERR Unsupported option " + _sanitize(opt.split(b"\0", 1)[0]))
+
+
+# --- configuration and connections (config.c, networking.c) -------------------
+NO_CONFIG_FILE = b"ERR The server is running without a config file"
+# Sent raw (not a reply to any command) before closing a non-loopback
+# connection while protected mode is on and no password is set.
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from "
+    b"the loopback interface. If you want to connect from external computers to Redis you may "
+    b"adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    b"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    b"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    b"Alternatively you can just disable the protected mode by editing the Redis configuration "
+    b"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    b"If you started the server manually just for testing, restart it with the "
+    b"'--protected-mode no' option. 4) Setup a an authentication password for the default "
+    b"user. NOTE: You only need to do one of the above things in order for the server to start "
+    b"accepting connections from the outside.\r\n")

@@ -26,11 +26,11 @@ import time
 
 from kvserver import REDIS_VERSION, __version__, clock
 from kvserver.commands import table
-from kvserver.config import Config
+from kvserver.config import Config, is_local_peer
 from kvserver.commands.table import COMMANDS
 from kvserver.dispatch import count_error, execute, reject
 from kvserver.errors import CommandError
-from kvserver.errors import MAX_CLIENTS
+from kvserver.errors import MAX_CLIENTS, PROTECTED_MODE_DENIED
 from kvserver import expire_cycle
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
@@ -101,6 +101,7 @@ class Server:
         self.hooks_before_sleep = []  # callables run at each before_sleep
         self.hooks_cron = []          # callables run at each cron tick
         self.hooks_client_freed = []  # callables(client) when one disconnects
+        self.hooks_resetstat = []     # callables run by CONFIG RESETSTAT
         expire_cycle.install(self)    # active expiry and the LRU clock
         self.port = self.config.port
 
@@ -108,29 +109,9 @@ class Server:
     def listen(self):
         cfg = self.config
         self.backend = reactor.create(cfg.io_backend)
-        if cfg.port:
-            for addr in cfg.bind.split():
-                optional = addr.startswith("-")
-                host = addr.lstrip("-")
-                if host == "*":
-                    host = "0.0.0.0"
-                elif host == "::*":
-                    host = "::"
-                try:
-                    s = listen.tcp_listener(host, cfg.port, cfg.tcp_backlog)
-                except OSError as e:
-                    if optional and e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
-                                                errno.EPROTONOSUPPORT, errno.ENOPROTOOPT,
-                                                errno.EINVAL):
-                        continue
-                    logger.warning(f"Warning: Could not create server TCP listening socket "
-                                   f"{addr.lstrip('-')}:{cfg.port}: {e.strerror}")
-                    raise SystemExit(1)
-                if cfg.port == 0 or self.port == 0:
-                    pass
-                self.listeners.append(Listener(s, False, addr))
-            if self.listeners:
-                self.port = self.listeners[0].sock.getsockname()[1]
+        if not self.listen_tcp():
+            logger.warning(f"Failed listening on port {cfg.port} (TCP), aborting.")
+            raise SystemExit(1)
         if cfg.unixsocket:
             try:
                 s = listen.unix_listener(cfg.unixsocket, cfg.unixsocketperm, cfg.tcp_backlog)
@@ -138,11 +119,60 @@ class Server:
                 logger.warning(f"Failed opening Unix socket: {e.strerror}")
                 raise SystemExit(1)
             self.listeners.append(Listener(s, True, cfg.unixsocket))
+            self.backend.register(s.fileno(), READABLE, self.listeners[-1])
         if not self.listeners:
             logger.warning("Configured to not listen anywhere, exiting.")
             raise SystemExit(1)
-        for lst in self.listeners:
+
+    def listen_tcp(self) -> bool:
+        """listenToPort(): a listener per `bind` address; False on a hard failure.
+
+        Addresses that do not exist on this host, or a protocol it lacks, are
+        skipped with a warning, as Redis does ('-' marks them optional).
+        """
+        cfg = self.config
+        self.port = cfg.port
+        if not cfg.port:
+            return True
+        new = []
+        for addr in cfg.bind:
+            optional = addr.startswith("-")
+            host = addr[1:] if optional else addr
+            bind_host = "0.0.0.0" if host == "*" else "::" if host == "::*" else host
+            try:
+                s = listen.tcp_listener(bind_host, cfg.port, cfg.tcp_backlog)
+            except (OSError, UnicodeError) as e:
+                err = getattr(e, "errno", None)
+                if isinstance(e, socket.gaierror):
+                    why = e.strerror
+                else:
+                    why = "bind: " + (e.strerror or str(e)) if err else str(e)
+                logger.warning(f"Warning: Could not create server TCP listening socket "
+                               f"{host}:{cfg.port}: {why}")
+                if err in (errno.EADDRNOTAVAIL, errno.ENOPROTOOPT, errno.EPROTONOSUPPORT,
+                           errno.ESOCKTNOSUPPORT, errno.EPFNOSUPPORT, errno.EAFNOSUPPORT):
+                    continue
+                for lst in new:
+                    lst.sock.close()
+                return False
+            if cfg.socket_mark_id:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, 36, cfg.socket_mark_id)   # SO_MARK
+                except OSError:
+                    pass
+            new.append(Listener(s, False, host))
+        for lst in new:
+            self.listeners.append(lst)
             self.backend.register(lst.fd, READABLE, lst)
+        return True
+
+    def relisten(self) -> bool:
+        """CONFIG SET port/bind: close the TCP listeners, listen again."""
+        for lst in [x for x in self.listeners if not x.unix]:
+            self.backend.unregister(lst.fd)
+            lst.sock.close()
+            self.listeners.remove(lst)
+        return self.listen_tcp()
 
     # ---- the loop --------------------------------------------------------
     def run(self):
@@ -205,6 +235,17 @@ class Server:
                 self.stats.rejected_connections += 1
                 try:
                     sock.send(b"-" + MAX_CLIENTS + b"\r\n")
+                except OSError:
+                    pass
+                sock.close()
+                continue
+            cfg = self.config
+            if (cfg.protected_mode and not cfg.requirepass and not lst.unix
+                    and not is_local_peer(addr_s)):
+                # protected mode: no password, so only loopback may talk to us
+                self.stats.rejected_connections += 1
+                try:
+                    sock.send(PROTECTED_MODE_DENIED)
                 except OSError:
                     pass
                 sock.close()
@@ -392,37 +433,51 @@ class Server:
     # ---- shutdown ----------------------------------------------------------------
     def request_shutdown(self, signum=None, frame=None):
         if signum is not None:
-            name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
-            logger.warning(f"Received {name} scheduling shutdown...")
+            # sigShutdownHandler(): a second Ctrl+C means "now, don't wait"
+            if self.shutdown_asap and signum == signal.SIGINT:
+                logger.from_handler("You insist... exiting now.")
+                os._exit(1)
+            msg = {signal.SIGINT: "Received SIGINT scheduling shutdown...",
+                   signal.SIGTERM: "Received SIGTERM scheduling shutdown..."}.get(
+                       signum, "Received shutdown signal, scheduling shutdown...")
+            logger.from_handler(msg)
         self.shutdown_asap = True
 
     def close(self):
         logger.warning("User requested shutdown...")
         for c in list(self.clients.values()):
             self.free_client(c)
-        for lst in self.listeners:
-            self.backend.unregister(lst.fd)
-            lst.sock.close()
-            if lst.unix:
-                try:
-                    os.unlink(lst.name)
-                except OSError:
-                    pass
-        self.listeners = []
         if self.config.pidfile:
+            logger.notice("Removing the pid file.")
             try:
                 os.unlink(self.config.pidfile)
             except OSError:
                 pass
+        for lst in self.listeners:
+            self.backend.unregister(lst.fd)
+            lst.sock.close()
+            if lst.unix:
+                logger.notice("Removing the unix socket file.")
+                try:
+                    os.unlink(lst.name)
+                except OSError as e:
+                    logger.warning(f"Error removing the unix socket file: {e.strerror}")
+        self.listeners = []
         logger.warning("Redis is now ready to exit, bye bye...")
 
-    def serve_forever(self):
+    def serve_forever(self, on_ready=None):
+        """Listen, run the loop until shutdown, then close.
+
+        `on_ready(server)` runs once the listeners are open (cli.announce:
+        pid file, the start-up log lines).
+        """
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, self.request_shutdown)
         signal.signal(signal.SIGINT, self.request_shutdown)
+        self.config.server = self
         self.listen()
-        logger.notice(f"Server initialized")
-        logger.notice("Ready to accept connections")
+        if on_ready is not None:
+            on_ready(self)
         try:
             self.run()
         finally:
