@@ -243,6 +243,7 @@ def test_grammar_matches_redis(name, real_docs):
 @pytest.mark.parametrize("text", [
     "key [", "key ]", "(a b", "a | b", "x:nosuchtype", "[]", "... key",
     "{since=1.0.0} key", "key {bogus=1}", "name:", ", key",
+    "key{key_spec_index=x}",
 ])
 def test_grammar_rejects(text):
     with pytest.raises(docs.SyntaxError_):

@@ -152,7 +152,12 @@ def _tokenize(text: str) -> list:
                 k = k.strip()
                 if k not in _ANN_KEYS:
                     raise SyntaxError_(f"unknown field {k!r} in {text!r}")
-                ann[k] = int(v) if k == "key_spec_index" else v.strip()
+                if k == "key_spec_index":
+                    if not v.strip().isdigit():
+                        raise SyntaxError_(f"bad key_spec_index in {text!r}")
+                    ann[k] = int(v)
+                else:
+                    ann[k] = v.strip()
             out.append(("ann", ann))
         else:
             out.append(("word", _word(m.group("word"), text)))
