@@ -28,10 +28,17 @@ a scan is freed when the scan moves past it.
 
 The scanner is generic: SCAN passes `db.data`, HSCAN/SSCAN/ZSCAN pass the
 dict or set holding the members; filtering (MATCH, TYPE, expired keys) is
-the caller's, applied after fetching as Redis does.
+the caller's, applied after fetching as Redis does.  `parse_cursor`,
+`parse_options` and `scan_reply` are the argument and reply halves of
+Redis's scanGenericCommand, shared by all four commands.
 """
 
 from collections import OrderedDict
+
+from kvserver import errors
+from kvserver.errors import CommandError
+from kvserver.glob import compile_glob
+from kvserver.net.resp import array, bulk, strict_int
 
 TOKEN_BITS = 24
 TOKEN_MASK = (1 << TOKEN_BITS) - 1
@@ -172,3 +179,46 @@ def parse_cursor(arg: bytes) -> int | None:
     if v > 0xFFFFFFFFFFFFFFFF:
         return None
     return (-v) & 0xFFFFFFFFFFFFFFFF if neg else v
+
+
+def _c_word(arg: bytes) -> bytes:
+    """An option as strcasecmp sees it: lower-cased, ending at a NUL."""
+    nul = arg.find(b"\0")
+    return (arg if nul < 0 else arg[:nul]).lower()
+
+
+def parse_options(argv, i: int, allow_type: bool):
+    """scanGenericCommand's options: (count, matcher or None, type or None).
+
+    COUNT below 1 is a syntax error; MATCH "*" is no filter; TYPE (SCAN
+    only) is compared case-insensitively, an unknown name matching nothing.
+    Shared with HSCAN, SSCAN and ZSCAN (allow_type False)."""
+    count = 10
+    match = None
+    typename = None
+    argc = len(argv)
+    while i < argc:
+        opt = _c_word(argv[i])
+        if argc - i < 2:
+            raise CommandError(errors.SYNTAX)
+        if opt == b"count":
+            count = strict_int(argv[i + 1])
+            if count is None:
+                raise CommandError(errors.NOT_INTEGER)
+            if count < 1:
+                raise CommandError(errors.SYNTAX)
+        elif opt == b"match":
+            pat = argv[i + 1]
+            match = None if pat == b"*" else compile_glob(pat)
+        elif opt == b"type" and allow_type:
+            typename = _c_word(argv[i + 1])
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 2
+    return count, match, typename
+
+
+def scan_reply(cursor: int, items: list) -> bytes:
+    """The two-element reply: the cursor as a bulk string, then the items
+    (already flattened, e.g. field, value, field, value for HSCAN)."""
+    return b"".join((b"*2\r\n", bulk(b"%d" % cursor), array(items)))

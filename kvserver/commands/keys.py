@@ -28,7 +28,7 @@ from kvserver.keyspace import STRING_TYPES, type_name
 from kvserver.net import resp
 from kvserver.net.resp import (NULL2, NULL3, OK, ONE, ZERO, array,
                                array_header, bulk, integer, strict_int)
-from kvserver.scan import parse_cursor, scan as scan_step
+from kvserver.scan import parse_cursor, parse_options, scan as scan_step, scan_reply
 
 LLONG_MAX = 2**63 - 1
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
@@ -348,7 +348,7 @@ def scan(c, argv):
     cursor = parse_cursor(argv[1])
     if cursor is None:
         raise CommandError(errors.INVALID_CURSOR)
-    count, match, typename = parse_scan_options(argv, 2, True)
+    count, match, typename = parse_options(argv, 2, True)
     db = c.db
     cursor, found = scan_step(db.data, cursor, count)
     if match is not None:
@@ -364,38 +364,7 @@ def scan(c, argv):
     if db.expires:
         expire = db.expire_if_needed
         found = [k for k in found if not expire(k)]
-    return b"".join((b"*2\r\n", bulk(b"%d" % cursor), array(found)))
-
-
-def parse_scan_options(argv, i: int, allow_type: bool):
-    """scanGenericCommand's options: (count, matcher or None, type or None).
-
-    COUNT below 1 is a syntax error; MATCH "*" is no filter; TYPE (SCAN
-    only) is compared case-insensitively, an unknown name matching nothing.
-    Shared with HSCAN, SSCAN and ZSCAN (allow_type False)."""
-    count = 10
-    match = None
-    typename = None
-    argc = len(argv)
-    while i < argc:
-        opt = _c_word(argv[i])
-        if argc - i < 2:
-            raise CommandError(errors.SYNTAX)
-        if opt == b"count":
-            count = strict_int(argv[i + 1])
-            if count is None:
-                raise CommandError(errors.NOT_INTEGER)
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"match":
-            pat = argv[i + 1]
-            match = None if pat == b"*" else compile_glob(pat)
-        elif opt == b"type" and allow_type:
-            typename = _c_word(argv[i + 1])
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
-    return count, match, typename
+    return scan_reply(cursor, found)
 
 
 # RANDOMKEY draws from a snapshot of the key list per db, rebuilt when it
