@@ -345,43 +345,43 @@ def _hostname_check(v):
             raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
 
 
-_TITLE_VARS = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket",
-               "config-file"}
-
-
 def expand_template(template: str, lookup) -> str | None:
-    """sdstemplate(): '{var}' substitution, '{{' and '}}' escapes; None if malformed."""
+    """sdstemplate(): '{var}' is replaced by lookup(var), '{{' is a literal '{';
+    None when a variable is unknown or a '{' is left open."""
     out = []
-    i, n = 0, len(template)
-    while i < n:
-        ch = template[i]
-        if ch == "{":
-            if template[i + 1:i + 2] == "{":
-                out.append("{")
-                i += 2
-                continue
-            j = template.find("}", i + 1)
-            if j < 0:
-                return None
-            value = lookup(template[i + 1:j])
-            if value is None:
-                return None
-            out.append(value)
-            i = j + 1
-        elif ch == "}":
-            if template[i + 1:i + 2] != "}":
-                return None
-            out.append("}")
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
+    p = 0
+    while p < len(template):
+        sv = template.find("{", p)
+        if sv < 0:
+            out.append(template[p:])
+            break
+        out.append(template[p:sv])
+        sv += 1
+        if sv >= len(template):
+            return None
+        if template[sv] == "{":
+            out.append("{")
+            p = sv + 1
+            continue
+        ev = template.find("}", sv)
+        if ev < 0:
+            return None
+        value = lookup(template[sv:ev])
+        if value is None:
+            return None
+        out.append(value)
+        p = ev + 1
     return "".join(out)
 
 
+# what each proc-title variable expands to when a template is validated (the
+# empty title; only the title, server-mode and unixsocket can be empty)
+_TITLE_SAMPLE = {"title": "", "listen-addr": "*:6379", "server-mode": "", "port": "6379",
+                 "tls-port": "0", "unixsocket": "", "config-file": "-"}
+
+
 def _title_template_check(v):
-    res = expand_template(v, lambda name: ("1" if name in ("port", "tls-port") else "")
-                          if name in _TITLE_VARS else None)
+    res = expand_template(v, _TITLE_SAMPLE.get)
     if res is None or res.strip(" ") == "":
         raise ConfigError("template format is invalid or contains unknown variables")
 
@@ -1149,12 +1149,14 @@ class Config:
                           else "can't set protected config")
                 err_arg = name
                 continue
-            if any(prev is d for prev, _, _ in seen):
+            # config->name of the entry found: the alias when looked up by alias.
+            # An alias is an entry of its own, so "primary alias" is no duplicate.
+            regname = d.alias if d.alias == name.lower() else d.name
+            if any(prev == regname for _, _, prev in seen):
                 errstr = "duplicate parameter"
                 err_arg = name
                 continue
-            # config->name of the entry found: the alias when looked up by alias
-            seen.append((d, value, d.alias if d.alias == name.lower() else d.name))
+            seen.append((d, value, regname))
         if invalid_arg is not None:
             raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - '{invalid_arg}'")
         if errstr is not None:

@@ -92,7 +92,6 @@ def config_set(c, argv):
 # --- CONFIG RESETSTAT ------------------------------------------------------------
 
 @subcommand("config", "resetstat", 2, _ADMIN, acl=_ADMIN_ACL,
-            tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
             summary="Reset the stats returned by INFO", since="2.0.0",
             complexity="O(1)", args="", **_SERVER)
 def config_resetstat(c, argv):
@@ -114,7 +113,6 @@ def reset_stats(server):
 # --- CONFIG REWRITE ----------------------------------------------------------------
 
 @subcommand("config", "rewrite", 2, _ADMIN, acl=_ADMIN_ACL,
-            tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
             summary="Rewrite the configuration file with the in memory configuration",
             since="2.8.0", complexity="O(1)", args="", **_SERVER)
 def config_rewrite(c, argv):
