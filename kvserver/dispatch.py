@@ -15,6 +15,8 @@ from kvserver.net import client as cl
 
 _perf = time.perf_counter_ns
 _NO_AUTH = Flag.NO_AUTH
+# an int, so the test costs an attribute read instead of an enum operation
+_PROTECTED = Flag.PROTECTED.value
 # commands that run immediately instead of being queued inside MULTI
 _MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
 
@@ -54,6 +56,19 @@ def resolve(argv: list):
     return spec
 
 
+def protected_allowed(c, spec) -> bool:
+    """allowProtectedAction: enable-<name>-command is yes, or local and the
+    client is on a unix socket or the loopback address."""
+    mode = getattr(c.server.config, f"enable_{spec.name}_command", "no")
+    if mode == "yes":
+        return True
+    if mode != "local":
+        return False
+    if c.flags & cl.UNIX_SOCKET:
+        return True
+    return c.addr.rsplit(":", 1)[0] in ("127.0.0.1", "::1")
+
+
 def execute(c, argv: list):
     """Run one command for client `c`; the reply is appended to c.reply."""
     spec = COMMANDS.get(argv[0])
@@ -67,6 +82,11 @@ def execute(c, argv: list):
                 c.flags |= cl.DIRTY_EXEC
             reject(c, e.msg, known)
             return
+    if spec.flags._value_ & _PROTECTED and not protected_allowed(c, spec):
+        if c.multi is not None:
+            c.flags |= cl.DIRTY_EXEC
+        reject(c, errors.protected_command(spec.name).msg, spec)
+        return
     if not c.authenticated and not (spec.flags & _NO_AUTH):
         reject(c, errors.NOAUTH, spec)
         return

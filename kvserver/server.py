@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 
-from kvserver import REDIS_VERSION, __version__, clock
+from kvserver import REDIS_VERSION, __version__, clock, info
 from kvserver.commands import table
 from kvserver.config import Config, is_local_peer
 from kvserver.commands.table import COMMANDS
@@ -104,6 +104,7 @@ class Server:
         self.hooks_resetstat = []     # callables run by CONFIG RESETSTAT
         expire_cycle.install(self)    # active expiry and the LRU clock
         self.port = self.config.port
+        info.attach(self)           # INFO's cron sampling and memory peak
 
     # ---- start-up --------------------------------------------------------
     def listen(self):
@@ -340,6 +341,7 @@ class Server:
             if self.ready_keys:
                 self.serve_blocked()
             fast = c.authenticated and c.multi is None
+            reply = c.reply     # CLIENT REPLY OFF|SKIP swaps the list
             if c.flags & stop:
                 break
         if last is not None:

@@ -71,6 +71,9 @@ class CommandSpec:
         # matches) routes containers through the full dispatch.
         self.fast_arity = arity
         self.flags = parse_flags(flags) if isinstance(flags, str) else flags
+        if self.flags & Flag.PROTECTED:
+            # enable-<name>-command is checked by dispatch.execute only
+            self.fast_arity = 0
         self.first_key, self.last_key, self.key_step = keys
         self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
         self.handler = handler

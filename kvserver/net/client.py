@@ -21,6 +21,7 @@ UNIX_SOCKET = 4
 MULTI = 8
 DIRTY_EXEC = 16
 BLOCKED = 32
+NO_EVICT = 64          # CLIENT NO-EVICT ON
 
 
 class Client:
