@@ -193,6 +193,25 @@ def test_swapdb_invalidates_watch(kv_port):
         c.close()
 
 
+def test_swapdb_serves_blocked_clients(diff):
+    if not has_command(diff, "BLPOP"):
+        pytest.skip("blocking commands not implemented yet")
+    replies = []
+    for conn in (diff.kv, diff.real):
+        port = conn.sock.getpeername()[1]
+        waiter = RawConn(port)
+        try:
+            conn.call("SELECT", "1")
+            conn.call("RPUSH", "l", "x")
+            waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$2\r\n10\r\n")
+            time.sleep(0.2)
+            conn.call("SWAPDB", "0", "1")
+            replies.append(waiter.read_reply())
+        finally:
+            waiter.close()
+    assert replies[0] == replies[1] == b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n"
+
+
 # --- KEYS ----------------------------------------------------------------------------
 
 def test_keys(diff):

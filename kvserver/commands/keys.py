@@ -30,6 +30,11 @@ from kvserver.net.resp import (NULL2, NULL3, OK, ONE, ZERO, array,
                                array_header, bulk, integer, strict_int)
 from kvserver.scan import parse_cursor, parse_options, scan as scan_step, scan_reply
 
+try:
+    from kvserver.blocking import scan_ready
+except ImportError:     # no blocking commands built: nobody can be waiting
+    scan_ready = None
+
 LLONG_MAX = 2**63 - 1
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
 OBJ_SHARED_INTEGERS = 10000
@@ -296,7 +301,13 @@ def swapdb(c, argv):
     n = len(ks.dbs)
     if not (0 <= a < n and 0 <= b < n):
         raise CommandError(errors.DB_OUT_OF_RANGE)
-    ks.swap(a, b)
+    if a != b:
+        ks.swap(a, b)
+        if scan_ready is not None:
+            # scanDatabaseForReadyKeys: a key someone blocks on may have
+            # arrived with the other db's contents
+            scan_ready(ks.dbs[a])
+            scan_ready(ks.dbs[b])
     ks.dirty += 1
     return OK
 
