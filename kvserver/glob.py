@@ -92,11 +92,14 @@ def _regex_class(members: list) -> bytes:
     return b"".join(parts)
 
 
+_ESCAPED = [re.escape(bytes((c,))) for c in range(256)]
+
+
 def _literal(c: int, nocase: bool) -> bytes:
     if nocase and (65 <= c <= 90 or 97 <= c <= 122):
         lo = _lower(c)
         return b"[\\x%02x\\x%02x]" % (lo - 32, lo)
-    return b"\\x%02x" % c
+    return _ESCAPED[c]
 
 
 def parse(pattern: bytes, nocase: bool = False) -> list:
@@ -181,7 +184,12 @@ def compile_glob(pattern: bytes, nocase: bool = False):
     if not tail:
         # a trailing star accepts whatever is left: a prefix match suffices
         return re.compile(b"".join(rx)).match
-    rx.append(b".*")
+    # The tail can only sit at the very end.  The lookahead (O(1): sre
+    # skips a run of any-byte in one step) stops the greedy star backing
+    # off more than the tail's length, so the tail is tried once, not at
+    # every position of a long subject.
+    ntail = len(elems) - stars[-1] - 1
+    rx.append(b".*(?=.{%d}\\Z)" % ntail)
     rx.append(tail)
     return re.compile(b"".join(rx)).fullmatch
 

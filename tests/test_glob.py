@@ -180,6 +180,11 @@ def test_pathological_patterns_are_fast():
     s = b"a" * 5000
     assert not compile_glob(b"*a*a*a*a*a*a*a*a*a*a*a*b")(s)
     assert not compile_glob(b"a*a*a*a*a*a*a*a*a*a*b")(s)
+    # a long tail is tried at the end only, not at every position
+    n = 50_000
+    m = compile_glob(b"a" * n + b"*" + b"b" * n)
+    assert m(b"a" * n + b"x" * 100 + b"b" * n)
+    assert not m(b"a" * n + b"b" * (3 * n) + b"c")
 
 
 # --- against the real server ------------------------------------------------------
