@@ -181,7 +181,7 @@ def parse_cursor(arg: bytes) -> int | None:
     return (-v) & 0xFFFFFFFFFFFFFFFF if neg else v
 
 
-def _c_word(arg: bytes) -> bytes:
+def c_word(arg: bytes) -> bytes:
     """An option as strcasecmp sees it: lower-cased, ending at a NUL."""
     nul = arg.find(b"\0")
     return (arg if nul < 0 else arg[:nul]).lower()
@@ -198,7 +198,7 @@ def parse_options(argv, i: int, allow_type: bool):
     typename = None
     argc = len(argv)
     while i < argc:
-        opt = _c_word(argv[i])
+        opt = c_word(argv[i])
         if argc - i < 2:
             raise CommandError(errors.SYNTAX)
         if opt == b"count":
@@ -211,7 +211,7 @@ def parse_options(argv, i: int, allow_type: bool):
             pat = argv[i + 1]
             match = None if pat == b"*" else compile_glob(pat)
         elif opt == b"type" and allow_type:
-            typename = _c_word(argv[i + 1])
+            typename = c_word(argv[i + 1])
         else:
             raise CommandError(errors.SYNTAX)
         i += 2

@@ -28,7 +28,8 @@ from kvserver.keyspace import STRING_TYPES, type_name
 from kvserver.net import resp
 from kvserver.net.resp import (NULL2, NULL3, OK, ONE, ZERO, array,
                                array_header, bulk, integer, strict_int)
-from kvserver.scan import parse_cursor, parse_options, scan as scan_step, scan_reply
+from kvserver.scan import (c_word, parse_cursor, parse_options, scan as scan_step,
+                           scan_reply)
 
 try:
     from kvserver.blocking import scan_ready
@@ -57,12 +58,6 @@ def _get_db_index(arg: bytes, msg: bytes | None = None) -> int:
     if not INT_MIN <= v <= INT_MAX:
         raise CommandError(msg or errors.INT_RANGE)
     return v
-
-
-def _c_word(arg: bytes) -> bytes:
-    """An option as strcasecmp sees it: lower-cased, ending at a NUL."""
-    nul = arg.find(b"\0")
-    return (arg if nul < 0 else arg[:nul]).lower()
 
 
 # --- DEL, UNLINK, EXISTS, TYPE, TOUCH -----------------------------------------
@@ -262,7 +257,7 @@ def copy(c, argv):
     replace = False
     j, argc = 3, len(argv)
     while j < argc:
-        opt = _c_word(argv[j])
+        opt = c_word(argv[j])
         if opt == b"replace":
             replace = True
         elif opt == b"db" and j + 1 < argc:
@@ -441,7 +436,7 @@ def _check_flush_args(argv):
     dropped at once and reclaimed by reference counting."""
     if len(argv) == 1:
         return
-    if len(argv) == 2 and _c_word(argv[1]) in (b"sync", b"async"):
+    if len(argv) == 2 and c_word(argv[1]) in (b"sync", b"async"):
         return
     raise CommandError(errors.SYNTAX)
 
@@ -621,7 +616,7 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):
     then overflow, and only then the key."""
     flags = 0
     for j in range(3, len(argv)):
-        f = _EXPIRE_FLAGS.get(_c_word(argv[j]))
+        f = _EXPIRE_FLAGS.get(c_word(argv[j]))
         if f is None:
             raise errors.unsupported_option(argv[j])
         flags |= f
