@@ -529,7 +529,7 @@ def _random_command(rng, keys, fields):
     ][choice - 5]()
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(16))
 def test_random_sequences(d, seed):
     rng = random.Random(seed)
     if seed % 2:
