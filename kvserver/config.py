@@ -1281,6 +1281,9 @@ class Config:
             self.load(args[1])
         elif name == "rename-command" and argc == 3:
             self._rename_command(args[1], args[2])
+        elif name == "user" and argc >= 2:
+            raise ConfigError("kvserver does not implement ACL users yet: 'user' directives "
+                              "are not accepted")
         elif name == "loadmodule" and argc >= 2:
             raise ConfigError("kvserver does not support modules (loadmodule)")
         elif "." in name:
@@ -1352,6 +1355,10 @@ class Config:
             state.rewrite(name, fs(name) + b" " + sds_repr(fs(v)), force)
 
 
+# directives config files take that are not configs (loadServerConfigFromString)
+_FILE_ONLY = ("include", "rename-command", "user", "loadmodule", "sentinel")
+
+
 class _RewriteState:
     """rewriteConfigState: the old file's lines and where each option sits."""
 
@@ -1380,13 +1387,12 @@ class _RewriteState:
                 state.lines.append(line)
                 continue
             argv = split_args(line)
-            if argv is None:
-                # unparsable: kept, but as a comment
+            if argv is None or (not argv or sd(argv[0]).lower() not in BY_NAME
+                                and sd(argv[0]).lower() not in _FILE_ONLY):
+                # unparsable, or no longer a directive: kept, but as a comment
                 state.lines.append(b"# ??? " + line)
                 continue
             state.lines.append(line)
-            if not argv:
-                continue
             opt = sd(argv[0]).lower()
             if "slave" in opt:
                 opt = opt.replace("slave", "replica", 1)
