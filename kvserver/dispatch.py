@@ -36,6 +36,9 @@ def reject(c, msg: bytes, spec=None):
     if spec is not None:
         spec.rejected_calls += 1
     count_error(c.server, msg)
+    # process_pending counts every command it takes; Redis counts only
+    # those that reach call() (INFO total_commands_processed)
+    c.server.stats.commands_processed -= 1
     c.reply.append(b"-" + msg + b"\r\n")
 
 
@@ -78,6 +81,9 @@ def execute(c, argv: list):
             spec = resolve(argv)
         except CommandError as e:
             known = COMMANDS.get(argv[0]) or COMMANDS.get(argv[0].lower())
+            if known is not None and known.subcommands is not None and len(argv) >= 2:
+                # Redis charges the subcommand (None when there is no such one)
+                known = known.subcommands.get(argv[1].lower().decode("latin-1"))
             if c.multi is not None:
                 c.flags |= cl.DIRTY_EXEC
             reject(c, e.msg, known)

@@ -199,10 +199,9 @@ def _client_buffers(server):
 
 def clients_section(server):
     max_in, max_out, _ = _client_buffers(server)
-    blocked = 0
-    for c in server.clients.values():
-        if c.blocked is not None:
-            blocked += 1
+    # kept by kvserver.blocking as it blocks and wakes clients
+    blocked = getattr(server, "blocked_clients", 0)
+    in_timeout_table = getattr(server, "clients_in_timeout_table", 0)
     return [
         f"connected_clients:{len(server.clients)}",
         "cluster_connections:0",
@@ -211,7 +210,7 @@ def clients_section(server):
         f"client_recent_max_output_buffer:{max_out}",
         f"blocked_clients:{blocked}",
         "tracking_clients:0",
-        f"clients_in_timeout_table:{blocked}",
+        f"clients_in_timeout_table:{in_timeout_table}",
     ]
 
 

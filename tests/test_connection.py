@@ -335,7 +335,13 @@ def test_client_list_unix_socket(tmp_path):
     path = str(tmp_path / "kv.sock")
     with start_kvserver("--unixsocket", path) as (_, port):
         s = socket.socket(socket.AF_UNIX)
-        s.connect(path)
+        # the TCP port the fixture waited for opens before the unix socket
+        for _ in range(100):
+            try:
+                s.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
         s.sendall(encode_command("client", "info"))
         data = b""
         while not data.endswith(b"\n\r\n"):

@@ -13,8 +13,9 @@ so it always runs through dispatch.execute, after which the execute loop
 re-reads `c.reply`; that is what makes the swap take effect for the very
 next command of a pipeline.
 
-CLIENT PAUSE/UNPAUSE, TRACKING, UNBLOCK and SETINFO (7.2) are not here:
-kvserver has no client pausing, key tracking or unblocking to drive.
+CLIENT PAUSE/UNPAUSE, TRACKING and SETINFO (7.2) are not here: kvserver
+has no client pausing or key tracking to drive.  CLIENT UNBLOCK belongs to
+kvserver.commands.blocking, next to the blocking machinery.
 CLIENT GETREDIR, TRACKINGINFO and CACHING answer what Redis answers for a
 client without tracking, which is every kvserver client.
 """
@@ -28,6 +29,11 @@ from kvserver.net import client as cl
 from kvserver.net.resp import (
     EMPTY_ARRAY, OK, PONG, array_header, bulk, integer, map_header, null,
     set_header, strict_int, verbatim)
+
+
+def keyword(arg: bytes) -> bytes:
+    """An option word as strcasecmp sees it: lower-cased, up to any NUL."""
+    return arg.split(b"\0", 1)[0].lower()
 
 
 @command("ping", -1, "fast sentinel", acl="@fast @connection",
@@ -158,14 +164,14 @@ def hello(c, argv):
     j = 2
     while j < n:
         more = n - 1 - j
-        opt = argv[j].upper()
-        if opt == b"AUTH" and more >= 2:
+        opt = keyword(argv[j])
+        if opt == b"auth" and more >= 2:
             # 7.0 authenticates as soon as it meets the option, so a later
             # bad option fails the command with the client logged in
             if not authenticate(c, argv[j + 1], argv[j + 2]):
                 raise CommandError(errors.WRONGPASS)
             j += 3
-        elif opt == b"SETNAME" and more:
+        elif opt == b"setname" and more:
             # named at once too, even before the NOAUTH check below
             if not valid_client_name(argv[j + 1]):
                 raise CommandError(errors.CLIENT_NAME_INVALID)
@@ -360,7 +366,7 @@ def client_getname(c, argv):
             since="3.2.0", group="connection", complexity="O(1)",
             args="(ON|OFF|SKIP)")
 def client_reply(c, argv):
-    mode = argv[2].lower()
+    mode = keyword(argv[2])
     if mode == b"on":
         reply_on(c)
         return OK
@@ -383,7 +389,7 @@ def client_reply(c, argv):
             since="7.0.0", group="connection", complexity="O(1)",
             args="enabled:(ON|OFF)")
 def client_no_evict(c, argv):
-    mode = argv[2].lower()
+    mode = keyword(argv[2])
     if mode == b"on":
         c.flags |= cl.NO_EVICT
     elif mode == b"off":
@@ -547,12 +553,12 @@ def client_info_cmd(c, argv):
 def client_list(c, argv):
     clients = c.server.clients
     n = len(argv)
-    if n == 4 and argv[2].lower() == b"type":
-        want = _TYPES.get(argv[3].lower())
+    if n == 4 and keyword(argv[2]) == b"type":
+        want = _TYPES.get(keyword(argv[3]))
         if want is None:
             raise errors.unknown_client_type(argv[3])
         chosen = [x for x in clients.values() if client_type(x) == want]
-    elif n > 3 and argv[2].lower() == b"id":
+    elif n > 3 and keyword(argv[2]) == b"id":
         ids = []
         for a in argv[3:]:
             v = strict_int(a)
@@ -602,7 +608,7 @@ def client_kill(c, argv):
     else:
         i = 2
         while i < n:
-            opt = argv[i].lower()
+            opt = keyword(argv[i])
             more = i + 1 < n
             if opt == b"id" and more:
                 v = strict_int(argv[i + 1])
@@ -610,7 +616,7 @@ def client_kill(c, argv):
                     raise CommandError(errors.CLIENT_ID_NOT_POSITIVE)
                 cid = v
             elif opt == b"type" and more:
-                ctype = _TYPES.get(argv[i + 1].lower())
+                ctype = _TYPES.get(keyword(argv[i + 1]))
                 if ctype is None:
                     raise errors.unknown_client_type(argv[i + 1])
             elif opt == b"addr" and more:
@@ -622,7 +628,7 @@ def client_kill(c, argv):
                 if not user_exists(c.server, user):
                     raise errors.no_such_user(user)
             elif opt == b"skipme" and more:
-                v = argv[i + 1].lower()
+                v = keyword(argv[i + 1])
                 if v == b"yes":
                     skipme = True
                 elif v == b"no":

@@ -22,6 +22,7 @@ import re
 import time
 
 from kvserver import clock, debug_digest, errors, info as info_mod, keyspace
+from kvserver.commands.connection import help_reply, keyword
 from kvserver.commands.table import command
 from kvserver.errors import CommandError
 from kvserver.log import logger
@@ -73,7 +74,7 @@ def shutdown(c, argv):
     flags = set()
     abort = False
     for a in argv[1:]:
-        w = a.lower()
+        w = keyword(a)
         if w in (b"nosave", b"save", b"now", b"force"):
             flags.add(w)
         elif w == b"abort":
@@ -214,8 +215,7 @@ _DEBUG_HELP = (
     "HELP",
     "    Prints this help.",
 )
-_DEBUG_HELP_REPLY = array_header(len(_DEBUG_HELP)) + b"".join(
-    b"+" + line.encode() + b"\r\n" for line in _DEBUG_HELP)
+_DEBUG_HELP_REPLY = help_reply(_DEBUG_HELP)
 
 # strtod() and atoi() read the longest numeric prefix and ignore the rest
 _STRTOD = re.compile(rb"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
@@ -311,7 +311,7 @@ def _protocol_reply(name: bytes, resp: int) -> bytes:
 
 
 def _debug_protocol(c, argv):
-    return _protocol_reply(argv[2].lower(), c.resp)
+    return _protocol_reply(keyword(argv[2]), c.resp)
 
 
 def _debug_populate(c, argv):
@@ -457,7 +457,7 @@ _DEBUG = {
          summary="A container for debugging commands", since="1.0.0", group="server",
          complexity="Depends on subcommand.", doc_flags="syscmd", args="")
 def debug(c, argv):
-    entry = _DEBUG.get(argv[1].lower())
+    entry = _DEBUG.get(keyword(argv[1]))
     if entry is None or not entry[0](len(argv)):
         raise errors.subcommand_syntax(argv[0], argv[1])
     return entry[1](c, argv)
