@@ -22,8 +22,16 @@ Text is carried as str decoded with utf-8/surrogateescape, so arbitrary bytes
 survive a round trip from CONFIG SET to CONFIG GET and file paths work.
 
 kvserver refuses, with a clear error, the settings it cannot honour (an RDB
-save schedule, appendonly yes, cluster mode, TLS, replication), instead of
-storing a value that would silently do nothing.
+save schedule, appendonly yes, cluster mode, TLS, replication, ACL users,
+modules), instead of storing a value that would silently do nothing.
+
+Reacting to changes: a directive's `apply` runs after a CONFIG SET changed
+it and may refuse (ConfigError), which rolls every value of that CONFIG SET
+back, as Redis's apply functions do (port and bind rebind the listeners
+through `config.server`).  Other modules register plain observers with
+`config.watch(name, fn)`; they run after a successful CONFIG SET.  Values
+read on the hot path (hz, maxclients, timeout...) need neither: they are
+read from the Config each time.  Start-up values are applied by cli.py.
 """
 
 import glob as _glob

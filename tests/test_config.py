@@ -8,7 +8,6 @@ table order, which is not reproducible, so those replies are compared as
 maps.
 """
 
-import os
 import socket
 import time
 
