@@ -195,3 +195,14 @@ PROTECTED_MODE_DENIED = (
     b"'--protected-mode no' option. 4) Setup a an authentication password for the default "
     b"user. NOTE: You only need to do one of the above things in order for the server to start "
     b"accepting connections from the outside.\r\n")
+
+
+# --- lists and blocking (t_list.c, blocked.c, timeout.c) --------------------------
+TIMEOUT_NEGATIVE = b"ERR timeout is negative"
+LPOS_RANK_ZERO = (b"ERR RANK can't be zero: use 1 to start from the first match, "
+                  b"2 from the second ... or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = b"ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = b"ERR MAXLEN can't be negative"
+COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
+UNBLOCK_REASON = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+UNBLOCKED = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"

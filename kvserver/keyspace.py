@@ -63,13 +63,14 @@ class Stats:
 
 class Db:
     __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
-                 "atime", "lfu", "expire_cursor")
+                 "atime", "lfu", "expire_cursor", "blocking")
 
     def __init__(self, id: int, keyspace: "Keyspace"):
         self.id = id
         self.data = {}
         self.expires = {}
         self.watched = {}       # key -> set of clients WATCHing it
+        self.blocking = {}      # key -> deque of clients blocked on it (blocking.py)
         self.keyspace = keyspace
         self.avg_ttl = 0
         self.atime = {}         # key -> LRU_CLOCK of its last access
@@ -195,6 +196,9 @@ class Db:
             self.expires.pop(key, None)
         if self.watched:
             self.touch(key)
+        if self.blocking and key in self.blocking:
+            # signalKeyAsReady: served after the current command (blocking.py)
+            self.keyspace.ready_keys.append((self, key))
 
     def replace(self, key, value):
         """Store a new value for an existing key, keeping its TTL (INCR...)."""
@@ -263,6 +267,7 @@ class Keyspace:
         self.dbs = [Db(i, self) for i in range(ndbs)]
         self.active_expire_enabled = True
         self.dirty = 0          # changes since the last save (INFO rdb_changes...)
+        self.ready_keys = []    # (db, key) made ready for blocked clients
 
     def __getitem__(self, i) -> Db:
         return self.dbs[i]

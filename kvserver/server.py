@@ -32,6 +32,7 @@ from kvserver.dispatch import count_error, execute, reject
 from kvserver.errors import CommandError
 from kvserver.errors import MAX_CLIENTS, PROTECTED_MODE_DENIED
 from kvserver import expire_cycle
+from kvserver import blocking
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
 from kvserver.net import client as cl
@@ -105,6 +106,7 @@ class Server:
         expire_cycle.install(self)    # active expiry and the LRU clock
         self.port = self.config.port
         info.attach(self)           # INFO's cron sampling and memory peak
+        blocking.install(self)      # clients blocked on keys (BLPOP & co.)
 
     # ---- start-up --------------------------------------------------------
     def listen(self):
@@ -299,6 +301,8 @@ class Server:
         everything else goes through dispatch.execute, which applies the
         full processCommand checks.
         """
+        if c.flags & cl.BLOCKED:
+            return      # its input waits until it is served (blocking.py)
         pending = c.pending
         reply = c.reply
         commands = COMMANDS
