@@ -629,3 +629,60 @@ def test_protected_mode_off_or_password_lets_clients_in():
         local = redis.Redis(port=port)
         assert local.config_set("protected-mode", "no")
         assert redis.Redis(host=ext, port=port).ping()
+
+
+# --- process settings: oom_score_adj, CPU affinity, systemd ---------------------------
+
+def _oom(pid):
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        return int(f.read())
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/oom_score_adj"), reason="Linux only")
+def test_oom_score_adj(tmp_path):
+    with server(KV) as (proc, port):
+        base = _oom(proc.pid)
+        c = redis.Redis(port=port)
+        assert c.config_set("oom-score-adj-values", f"{base + 100} 200 800")
+        assert _oom(proc.pid) == base          # oom-score-adj is still "no"
+        assert c.config_set("oom-score-adj", "absolute")
+        assert _oom(proc.pid) == base + 100
+        assert c.config_set("oom-score-adj", "relative")
+        assert c.config_get("oom-score-adj") == {"oom-score-adj": "yes"}
+        assert c.config_set("oom-score-adj-values", "10 200 800")
+        assert _oom(proc.pid) == base + 10
+        assert c.config_set("oom-score-adj", "no")
+        assert _oom(proc.pid) == base
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_server_cpulist():
+    cpus = sorted(os.sched_getaffinity(0))
+    with server(KV, "--server_cpulist", str(cpus[0])) as (proc, port):
+        assert wait_for(lambda: os.sched_getaffinity(proc.pid) == {cpus[0]})
+        assert redis.Redis(port=port).config_get("server_cpulist") == {
+            "server_cpulist": str(cpus[0])}
+
+
+def test_supervised_by_systemd(tmp_path):
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(path)
+        notify.settimeout(10)
+        port = free_port()
+        proc = subprocess.Popen([*KV, "--supervised", "systemd", "--daemonize", "yes",
+                                 "--port", str(port)], cwd=ROOT,
+                                env=dict(ENV, NOTIFY_SOCKET=path),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            # supervised: no daemonizing, so this process is the server
+            wait_port(port, proc)
+            got = [notify.recv(100) for _ in range(3)]
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=10)
+        finally:
+            stop(proc)
+    assert got == [b"STATUS=Redis is loading...\n", b"STATUS=Ready to accept connections\n",
+                   b"READY=1\n"]
+    assert ("Supervised by systemd. Please make sure you set appropriate values for "
+            "TimeoutStartSec and TimeoutStopSec in your service unit.") in messages(out)
