@@ -516,16 +516,6 @@ def test_encode_resp2_flattens_and_resp3_keeps_types():
         b"*2\r\n%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n~1\r\n+x\r\n~0\r\n")
 
 
-def test_glob_match():
-    g = introspection.glob_match
-    assert g(b"a*", b"abc") and g(b"*", b"") and not g(b"a?", b"a")
-    assert g(b"[a-c]x", b"bx") and g(b"[c-a]x", b"bx") and not g(b"[^a-c]x", b"bx")
-    assert g(b"a\\*", b"a*") and not g(b"a\\*", b"ab")
-    assert g(b"GET", b"get", nocase=True) and not g(b"GET", b"get")
-    assert g(b"*|get", b"config|get") and not g(b"*|get", b"get")
-    assert g(b"[ab", b"a")   # an unterminated class ends with the pattern
-    assert not g(b"[]a", b"a")
-
 
 # GETKEYS on Redis's own key specs: commands kvserver may not have yet, run
 # through kvserver's key-spec engine with the specs real Redis reports.

@@ -18,6 +18,7 @@ numkeys), and for SET and BITFIELD, whose key flags depend on the arguments
 """
 
 from kvserver import errors
+from kvserver.glob import compile_glob
 from kvserver.commands import docs
 from kvserver.commands.table import (
     Flag, KeySpec, all_commands, container, lookup, subcommand)
@@ -506,75 +507,6 @@ def getkeys_reply(spec, cmd, with_flags: bool) -> bytes:
 
 # --- COMMAND LIST filters ------------------------------------------------------
 
-def glob_match(pattern: bytes, s: bytes, nocase: bool = False) -> bool:
-    """stringmatchlen(): *, ?, [a-z], [^...], backslash escapes."""
-    if nocase:
-        pattern, s = pattern.lower(), s.lower()
-    p, np_, ns = pattern, len(pattern), len(s)
-    pi = si = 0
-    star_pi, star_si = -1, 0
-    while si < ns:
-        if pi < np_:
-            c = p[pi]
-            if c == 42:  # '*'
-                while pi < np_ and p[pi] == 42:
-                    pi += 1
-                if pi == np_:
-                    return True
-                star_pi, star_si = pi, si
-                continue
-            ok, nxt = _match_one(p, pi, s[si])
-            if ok:
-                pi = nxt
-                si += 1
-                continue
-        if star_pi < 0:
-            return False
-        star_si += 1
-        si, pi = star_si, star_pi
-    while pi < np_ and p[pi] == 42:
-        pi += 1
-    return pi == np_
-
-
-def _match_one(p, pi, ch):
-    """Does the pattern element at p[pi] match one character; and its end."""
-    n = len(p)
-    c = p[pi]
-    if c == 63:  # '?'
-        return True, pi + 1
-    if c == 92:  # '\\'
-        if pi + 1 < n:
-            return p[pi + 1] == ch, pi + 2
-        return ch == 92, pi + 1
-    if c != 91:  # not '['
-        return c == ch, pi + 1
-    i = pi + 1
-    neg = i < n and p[i] == 94  # '^'
-    if neg:
-        i += 1
-    matched = False
-    while i < n:
-        if p[i] == 92 and i + 1 < n:
-            i += 1
-            if p[i] == ch:
-                matched = True
-        elif p[i] == 93:  # ']'
-            break
-        elif i + 2 < n and p[i + 1] == 45:  # a range a-z
-            lo, hi = p[i], p[i + 2]
-            if lo > hi:
-                lo, hi = hi, lo
-            if lo <= ch <= hi:
-                matched = True
-            i += 2
-        elif p[i] == ch:
-            matched = True
-        i += 1
-    # an unterminated class ends with the pattern
-    return matched != neg, min(i + 1, n)
-
-
 def _list_names(filt) -> list:
     out = []
     for spec in all_commands():
@@ -688,8 +620,8 @@ def command_list(c, argv):
             filt = (_no_command if cat not in CATEGORIES
                     else (lambda s, cat=cat: cat in categories(s)))
         elif kind == b"pattern":
-            filt = (lambda s, pat=arg:
-                    glob_match(pat, s.fullname.encode(), nocase=True))
+            match = compile_glob(arg, True)
+            filt = (lambda s, match=match: match(s.fullname.encode()))
         else:
             raise CommandError(errors.SYNTAX)
         i += 3
