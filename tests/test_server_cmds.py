@@ -414,6 +414,18 @@ def test_debug_object_like_redis(raw, raw_real, diff):
         assert a == b, v
 
 
+def test_debug_object_aggregates_like_redis(raw, raw_real, diff):
+    # small enough that Redis's RDB sizes involve no LZF compression
+    for cmd in (("rpush", "l", "a", "b", "c", "1", "2", "-3000", "70000"),
+                ("hset", "h", "a", "1", "b", "2"), ("sadd", "s", "1", "2", "3"),
+                ("sadd", "s3", "1", "2", "100000"), ("sadd", "s4", "-40000", "5000000000"),
+                ("sadd", "s2", "a", "b")):
+        diff.call(*cmd)
+        a = _masked_object(raw.call("debug", "object", cmd[1]))
+        b = _masked_object(raw_real.call("debug", "object", cmd[1]))
+        assert a == b, cmd
+
+
 def test_debug_sleep_blocks(raw):
     t0 = _server_time(raw)
     raw.send(encode_command("debug", "sleep", "0.3") + encode_command("time"))

@@ -29,7 +29,8 @@ from kvserver.log import logger
 from kvserver.net import client as cl
 from kvserver.net.resp import (
     OK, array_header, attribute_header, big_number, boolean, bulk, double,
-    integer, map_header, null, push_header, set_header, strict_int, verbatim)
+    format_double, integer, map_header, null, push_header, set_header, strict_int,
+    verbatim)
 
 
 @command("info", -1, "loading stale", acl="@slow @dangerous",
@@ -362,10 +363,8 @@ def _debug_leak(c, argv):
     return OK
 
 
-def _string_serialized_len(v, compression: bool) -> int:
-    """rdbSavedObjectLen for a string, without LZF: kvserver has no LZF
-    compressor, so a string Redis would compress (longer than 20 bytes and
-    compressible) is reported at its uncompressed length."""
+def _string_serialized_len(v) -> int:
+    """rdbSaveStringObject's size for a string value or element."""
     if type(v) is int:
         n = v
     else:
@@ -378,7 +377,15 @@ def _string_serialized_len(v, compression: bool) -> int:
         if -(1 << 31) <= n < (1 << 31):
             return 5
         v = b"%d" % n
-    size = len(v)
+    return _blob_len(len(v))
+
+
+def _blob_len(size: int) -> int:
+    """rdbSaveRawString's size for `size` bytes stored verbatim.
+
+    Redis tries LZF on anything longer than 20 bytes and keeps the result
+    when it is shorter; kvserver has no LZF compressor, so for data that
+    compresses this is an upper bound rather than Redis's figure."""
     return _rdb_len_size(size) + size
 
 
@@ -392,19 +399,106 @@ def _rdb_len_size(n: int) -> int:
     return 9
 
 
+def _listpack_entry_size(e) -> int:
+    """One listpack entry: encoding and data, then the back-length."""
+    n = e if type(e) is int else (strict_int(e) if len(e) <= 20 else None)
+    if n is not None:
+        if 0 <= n <= 127:
+            size = 1
+        elif -4096 <= n <= 4095:
+            size = 2
+        elif -32768 <= n <= 32767:
+            size = 3
+        elif -8388608 <= n <= 8388607:
+            size = 4
+        elif -2**31 <= n < 2**31:
+            size = 5
+        else:
+            size = 9
+    else:
+        ln = len(e)
+        size = ln + (1 if ln < 64 else 2 if ln < 4096 else 5)
+    if size < 128:
+        return size + 1
+    if size < 16383:
+        return size + 2
+    if size < 2097151:
+        return size + 3
+    if size < 268435455:
+        return size + 4
+    return size + 5
+
+
+def listpack_size(elements) -> int:
+    """The bytes of a listpack holding `elements` (6-byte header, end byte)."""
+    return 7 + sum(map(_listpack_entry_size, elements))
+
+
+def _d2string(d: float) -> bytes:
+    """d2string: how a score is written into a sorted set's listpack."""
+    if d == 0:
+        return b"-0" if math.copysign(1.0, d) < 0 else b"0"
+    if math.isfinite(d) and -4503599627370495 < d < 4503599627370496 and d == int(d):
+        return b"%d" % int(d)
+    return format_double(d)
+
+
+def _value_serialized_len(v) -> int:
+    """rdbSavedObjectLen for an aggregate value: compact encodings are one
+    blob (listpack, intset), the others their element count and elements;
+    see _blob_len for what LZF would change."""
+    t = v.TYPE
+    enc = v.encoding()
+    if t == "list":
+        nodes = list(v.iter_nodes())
+        return _rdb_len_size(len(nodes)) + sum(
+            1 + _blob_len(listpack_size(node)) for node in nodes)
+    if t == "hash":
+        flat = v.flat()
+        if enc == "listpack":
+            return _blob_len(listpack_size(flat))
+        return _rdb_len_size(len(flat) // 2) + sum(map(_string_serialized_len, flat))
+    if t == "set":
+        members = v.members()
+        if enc == "intset":
+            # the intset's width is the one its widest member needs
+            width = 2
+            for m in members:
+                n = int(m)
+                if not -2**15 <= n < 2**15:
+                    width = max(width, 4 if -2**31 <= n < 2**31 else 8)
+            return _blob_len(8 + width * len(members))
+        return _rdb_len_size(len(members)) + sum(map(_string_serialized_len, members))
+    if t == "zset":
+        pairs = list(v.items())
+        if enc == "listpack":
+            flat = []
+            for m, score in pairs:
+                flat.append(m)
+                flat.append(_d2string(score))
+            return _blob_len(listpack_size(flat))
+        # RDB_TYPE_ZSET_2: each member, then its score as a binary double
+        return _rdb_len_size(len(pairs)) + sum(
+            _string_serialized_len(m) + 8 for m, _ in pairs)
+    return 0
+
+
 def _debug_object(c, argv):
     db = c.db
     key = argv[2]
     v = db.data.get(key)
     if v is None:
         raise CommandError(errors.NO_SUCH_KEY)
+    extra = ""
     if type(v) in keyspace.STRING_TYPES:
         from kvserver.commands.strings import string_encoding
         enc = string_encoding(v)
-        serialized = _string_serialized_len(v, c.server.config.rdbcompression)
+        serialized = _string_serialized_len(v)
     else:
         enc = v.encoding()
         serialized = _value_serialized_len(v)
+        if enc == "quicklist":
+            extra = v.debug_fields()
     if keyspace.LFU:
         lru = db.lfu.get(key, 0)
         idle = 0
@@ -413,26 +507,8 @@ def _debug_object(c, argv):
         idle = db.idle_seconds(key)
     # the value's address is the Python object's (its id in CPython)
     return (f"+Value at:{id(v):#x} refcount:1 encoding:{enc} "
-            f"serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}\r\n"
+            f"serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}{extra}\r\n"
             ).encode()
-
-
-def _value_serialized_len(v) -> int:
-    """An estimate of an aggregate value's RDB size: each element saved as
-    an RDB string after the element count, as Redis saves the non-compact
-    encodings (the compact ones are saved as one listpack/intset blob, which
-    kvserver does not build here)."""
-    t = v.TYPE
-    if t == "set":
-        items = v.members()
-    elif t == "hash":
-        items = v.flat()
-    else:
-        items = ()
-    total = _rdb_len_size(len(items) // 2 if t == "hash" else len(items))
-    for e in items:
-        total += _string_serialized_len(e, False)
-    return total
 
 
 # name -> (argc test, handler), as debugCommand's chain of strcasecmp tests
