@@ -14,14 +14,20 @@ Invariants:
 - Every write to a key calls `touch(key)` so WATCH and blocked clients see it.
 - A key is expired once the clock is past its time (now > when), as in
   Redis's keyIsExpired.
-- `Db.atime` maps keys to their last access on the LRU clock (seconds,
-  `LRU_CLOCK`, advanced by the cron): written by lookups that touch and by
-  `set`, not by the NOTOUCH ones (`peek_read`), dropped with the key.  This
-  is Redis's per-object lru field, kept beside the value because values
-  are bare bytes.  Under an LFU maxmemory-policy (`LFU`), `Db.lfu` holds
-  Redis's LFU word (minutes << 8 | log counter) the same way.
+- A key's last access on the LRU clock (seconds, `LRU_CLOCK`, advanced by
+  the cron) is Redis's per-object lru field, kept beside the value because
+  values are bare bytes.  A dict entry per key would cost as much memory
+  as the key itself, so it is split: `Db.atime` holds the keys touched
+  since they were created (lookups that touch, overwrites), and keys never
+  touched since creation are only appended to `Db.born`, a flat list in
+  creation order whose `born_marks` (index, clock) record when the clock
+  advanced.  `access_time` answers from either; stale `born` entries
+  (deleted or since touched) are compacted away by the cron once they are
+  half the list.  Under an LFU maxmemory-policy (`LFU`), `Db.lfu` holds
+  Redis's LFU word (minutes << 8 | log counter) per key.
 """
 
+import bisect
 import random
 
 from kvserver import clock
@@ -63,7 +69,8 @@ class Stats:
 
 class Db:
     __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
-                 "atime", "lfu", "expire_cursor", "blocking")
+                 "atime", "born", "born_marks", "lfu", "expire_cursor",
+                 "blocking")
 
     def __init__(self, id: int, keyspace: "Keyspace"):
         self.id = id
@@ -74,6 +81,8 @@ class Db:
         self.keyspace = keyspace
         self.avg_ttl = 0
         self.atime = {}         # key -> LRU_CLOCK of its last access
+        self.born = []          # keys in creation order, see module docstring
+        self.born_marks = []    # (index into born, LRU_CLOCK from there on)
         self.lfu = {}           # key -> LFU word, only while LFU
         self.expire_cursor = []  # active expiry's walk (expire_cycle.py)
 
@@ -138,13 +147,59 @@ class Db:
             return self._expire_if_needed(key)
         return False
 
+    def access_time(self, key) -> int | None:
+        """The LRU clock of the key's last touching access (None if absent).
+        Keys untouched since creation are searched in `born`: O(n), but
+        only OBJECT IDLETIME, DEBUG OBJECT and key moves ask."""
+        t = self.atime.get(key)
+        if t is not None or key not in self.data:
+            return t
+        born = self.born
+        try:
+            idx = len(born) - 1 - born[::-1].index(key)
+        except ValueError:
+            return LRU_CLOCK
+        marks = self.born_marks
+        i = bisect.bisect_right(marks, (idx, float("inf"))) - 1
+        return marks[i][1] if i >= 0 else LRU_CLOCK
+
+    def set_access_time(self, key, t: int):
+        self.atime[key] = t
+
     def idle_seconds(self, key) -> int:
         """OBJECT IDLETIME: seconds since the last touching access."""
-        t = self.atime.get(key)
-        if t is None:
-            # a key stored around `set`: count from now
-            self.atime[key] = t = LRU_CLOCK
-        return max(0, LRU_CLOCK - t)
+        t = self.access_time(key)
+        return 0 if t is None else max(0, LRU_CLOCK - t)
+
+    def compact_born(self):
+        """Drop `born` entries for keys deleted or touched since; keep each
+        live key's newest entry, with the clock marks renumbered."""
+        born = self.born
+        if len(born) <= 2 * (len(self.data) - len(self.atime)) + 1024:
+            return
+        data, atime = self.data, self.atime
+        marks = self.born_marks
+        clocks = []
+        m = 0
+        for i in range(len(born)):
+            while m + 1 < len(marks) and marks[m + 1][0] <= i:
+                m += 1
+            clocks.append(marks[m][1] if marks else LRU_CLOCK)
+        seen = set()
+        kept = []
+        for i in range(len(born) - 1, -1, -1):
+            k = born[i]
+            if k in data and k not in atime and k not in seen:
+                seen.add(k)
+                kept.append((k, clocks[i]))
+        kept.reverse()
+        self.born = [k for k, _ in kept]
+        self.born_marks = []
+        last = None
+        for i, (_, t) in enumerate(kept):
+            if t != last:
+                self.born_marks.append((i, t))
+                last = t
 
     def _lfu_hit(self, key):
         """updateLFU: decay the counter by the idle periods, then bump it
@@ -188,8 +243,15 @@ class Db:
     # --- writes ----------------------------------------------------------
     def set(self, key, value, keepttl=False):
         """setKey: store `value`, dropping any TTL unless `keepttl`."""
-        self.data[key] = value
-        self.atime[key] = LRU_CLOCK
+        data = self.data
+        if key in data:
+            self.atime[key] = LRU_CLOCK
+        else:
+            marks = self.born_marks
+            if not marks or marks[-1][1] != LRU_CLOCK:
+                marks.append((len(self.born), LRU_CLOCK))
+            self.born.append(key)
+        data[key] = value
         if LFU and key not in self.lfu:
             self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
         if not keepttl and self.expires:
@@ -251,6 +313,8 @@ class Db:
         self.data = {}
         self.expires = {}
         self.atime = {}
+        self.born = []
+        self.born_marks = []
         self.lfu = {}
         self.avg_ttl = 0
         self.expire_cursor = []
@@ -284,17 +348,19 @@ class Keyspace:
                 for key in list(db.watched):
                     if key in db.data or key in other.data:
                         db.touch(key)
-        for attr in ("data", "expires", "atime", "lfu", "avg_ttl",
-                     "expire_cursor"):
+        for attr in ("data", "expires", "atime", "born", "born_marks", "lfu",
+                     "avg_ttl", "expire_cursor"):
             x = getattr(a, attr)
             setattr(a, attr, getattr(b, attr))
             setattr(b, attr, x)
 
-    @staticmethod
-    def tick(config=None):
-        """Refresh the cached LRU clock and LFU settings (serverCron)."""
+    def tick(self, config=None):
+        """Refresh the cached LRU clock and LFU settings, and compact the
+        creation logs (serverCron)."""
         global LRU_CLOCK, LFU, LFU_LOG_FACTOR, LFU_DECAY_TIME
         LRU_CLOCK = clock.now_ms() // 1000
+        for db in self.dbs:
+            db.compact_born()
         if config is not None:
             LFU = "lfu" in getattr(config, "maxmemory_policy", "noeviction")
             LFU_LOG_FACTOR = getattr(config, "lfu_log_factor", 10)

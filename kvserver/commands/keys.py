@@ -157,7 +157,7 @@ def _rename(c, argv, nx: bool):
         if nx:
             return ZERO
         db.delete(dst)
-    atime = db.atime.get(src)
+    atime = db.access_time(src)
     lfu = db.lfu.get(src)
     db.set(dst, v)
     if when is not None:
@@ -165,7 +165,7 @@ def _rename(c, argv, nx: bool):
     db.delete(src)
     # the value object moves, and with it its access time and LFU counter
     if atime is not None:
-        db.atime[dst] = atime
+        db.set_access_time(dst, atime)
     if lfu is not None:
         db.lfu[dst] = lfu
     c.server.keyspace.dirty += 1
@@ -218,14 +218,14 @@ def move(c, argv):
     when = src.get_expire(key)
     if dst.lookup(key) is not None:
         return ZERO
-    atime = src.atime.get(key)
+    atime = src.access_time(key)
     lfu = src.lfu.get(key)
     dst.set(key, v)
     if when is not None:
         dst.set_expire(key, when)
     src.delete(key)
     if atime is not None:
-        dst.atime[key] = atime
+        dst.set_access_time(key, atime)
     if lfu is not None:
         dst.lfu[key] = lfu
     c.server.keyspace.dirty += 1
