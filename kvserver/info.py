@@ -26,7 +26,7 @@ import sys
 import time
 from hashlib import sha1
 
-from kvserver import REDIS_VERSION, __version__, clock
+from kvserver import REDIS_VERSION, __version__, clock, keyspace
 from kvserver.commands import table
 
 # name -> builder; the order is Redis's.  `DEFAULT` is what INFO with no
@@ -103,6 +103,11 @@ class InfoState:
             self.peak_memory = m
         return m
 
+    def reset_stats(self):
+        """CONFIG RESETSTAT: the memory peak restarts from now (resetServerStats);
+        the rate samples live in ServerStats, which resets itself."""
+        self.peak_memory = rss()
+
     def change_replid(self):
         """changeReplicationId + clearReplicationId2 (DEBUG CHANGE-REPL-ID)."""
         self.replid = os.urandom(20).hex()
@@ -113,6 +118,7 @@ def attach(server) -> InfoState:
     state = InfoState(server)
     server.info_state = state
     server.hooks_cron.append(state.cron)
+    server.hooks_resetstat.append(state.reset_stats)
     return state
 
 
@@ -173,7 +179,7 @@ def server_section(server):
         f"uptime_in_days:{uptime // 86400}",
         f"hz:{cfg.hz}",
         f"configured_hz:{cfg.hz}",
-        f"lru_clock:{(now_us // 1000000) & 0xFFFFFF}",
+        f"lru_clock:{keyspace.LRU_CLOCK & 0xFFFFFF}",
         f"executable:{_EXECUTABLE}",
         f"config_file:{getattr(cfg, 'config_file', None) or ''}",
         "io_threads_active:0",

@@ -218,6 +218,21 @@ def test_instantaneous_ops_per_sec_is_sampled(r, raw):
     assert float(field(raw, "stats", "instantaneous_input_kbps")) >= 0
 
 
+def test_info_after_config_resetstat(fresh_pair):
+    for port in fresh_pair:
+        c = RawConn(port)
+        c.call("nosuch")
+        c.call("ping")
+        assert c.call("config", "resetstat") == b"+OK\r\n"
+        assert info(c, "errorstats")["Errorstats"] == []
+        # only what ran since: RESETSTAT itself and the INFO above
+        assert set(names(info(c, "commandstats")["Commandstats"])) == {
+            "cmdstat_config|resetstat", "cmdstat_info"}
+        mem = dict(info(c, "memory")["Memory"])
+        assert int(mem["used_memory_peak"]) >= int(mem["used_memory"]) > 0
+        c.close()
+
+
 # --- TIME, LASTSAVE ---------------------------------------------------------------------
 
 def test_time_and_lastsave(diff, raw):
