@@ -21,7 +21,7 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kvserver.datastructs.hash import Hash, blob_len
+from kvserver.datastructs.hash import Hash, blob_len, pack, unpack
 
 THRESHOLDS = (("hash-max-listpack-entries", "128"), ("hash-max-listpack-value", "64"),
               ("set-max-intset-entries", "512"))
@@ -174,12 +174,23 @@ def test_hash_against_model(ops, max_entries, max_value):
     assert c.encoding() == h.encoding() and c.as_dict() == h.as_dict()
 
 
-@given(st.lists(st.binary(max_size=3), max_size=300))
-@settings(max_examples=100, deadline=None)
-def test_blob_len_reads_marshal_header(items):
+@given(st.lists(st.binary(max_size=3) | st.binary(min_size=250, max_size=300),
+                max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_pack_roundtrip_and_len(items):
     import marshal
     t = tuple(items[:len(items) // 2 * 2])
+    blob = pack(t)
+    assert unpack(blob) == t
+    assert blob_len(blob) == len(t) // 2
+    # items of 256 bytes or more take the marshal form
+    assert (blob[0] == 1) == all(len(x) < 256 for x in t)
     assert blob_len(marshal.dumps(t)) == len(t) // 2
+
+
+def test_pack_many_items_falls_back():
+    t = tuple(b"%d" % i for i in range(70000))
+    assert unpack(pack(t)) == t and blob_len(pack(t)) == 35000
 
 
 # ---------------------------------------------------------------------------

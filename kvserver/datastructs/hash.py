@@ -3,13 +3,13 @@
 A `Hash` holds its contents in one slot, `_v`:
 
 - `bytes` while the hash is a "listpack": the fields and values packed in
-  one immutable blob, `marshal.dumps((f0, v0, f1, v1, ...))`, in listpack
-  order (a new field goes to the tail, an update keeps its place, a delete
-  closes the gap).  marshal packs and unpacks in C, and the blob costs about
-  5 bytes of overhead per string against ~40 for a `bytes` object, which is
-  what keeps 100k small hashes within 2x of Redis's memory.  Every read
-  unpacks it and every write repacks it: O(N) per operation with N bounded
-  by `hash-max-listpack-entries`, as Redis's listpack scans are.
+  one immutable blob (see `pack`), in listpack order (a new field goes to
+  the tail, an update keeps its place, a delete closes the gap).  Every
+  read unpacks it and every write repacks it, both in C: O(N) per
+  operation with N bounded by `hash-max-listpack-entries`, as Redis's
+  listpack scans are.  A blob costs one byte of overhead per string
+  against ~40 for a `bytes` object; that is what keeps 100k small hashes
+  within 2x of Redis's memory (bench/memory_types.py).
 - a `dict` field -> value once converted to a "hashtable": when a field or
   value longer than `hash-max-listpack-value` is written, or the count goes
   past `hash-max-listpack-entries`.  Conversions are one-way, as in Redis.
@@ -24,17 +24,65 @@ takes effect at the next write, as in Redis.
 """
 
 import marshal
+import struct
 from itertools import chain
 from random import random as _random
 
 _loads = marshal.loads
 _dumps = marshal.dumps
-_EMPTY = _dumps(())
+_Struct = struct.Struct
 
 
 # ---------------------------------------------------------------------------
 # Listpack layer: functions over the packed tuple
 # ---------------------------------------------------------------------------
+
+# The packed form: TAG, the item count (2 bytes, little-endian), one length
+# byte per item, then the items back to back.  Unpacking is one
+# `Struct("<7s7s...").unpack_from` call; the Structs are cached by their
+# length bytes, which hashes of the same shape share.  Items of 256 bytes
+# or more (a raised hash-max-listpack-value) or more than 65535 items fall
+# back to marshal, whose data never starts with TAG.
+TAG = 1
+_STRUCTS = {}
+_STRUCTS_MAX = 4096
+
+
+def _struct_for(lens: bytes):
+    if len(_STRUCTS) >= _STRUCTS_MAX:
+        _STRUCTS.clear()
+    st = _STRUCTS[lens] = _Struct("<" + "".join(["%ds" % n for n in lens]))
+    return st
+
+
+_HEADER = _Struct("<BH").pack
+
+
+def pack(t: tuple) -> bytes:
+    """The blob for the flat tuple f0, v0, f1, v1..."""
+    n = len(t)
+    if n < 0x10000:
+        try:
+            lens = bytes(map(len, t))
+        except ValueError:          # an item of 256 bytes or more
+            return _dumps(t)
+        return b"".join((_HEADER(TAG, n), lens, b"".join(t)))
+    return _dumps(t)
+
+
+def unpack(blob: bytes) -> tuple:
+    if blob[0] != TAG:
+        return _loads(blob)
+    end = 3 + (blob[1] | blob[2] << 8)
+    lens = blob[3:end]
+    st = _STRUCTS.get(lens)
+    if st is None:
+        st = _struct_for(lens)
+    return st.unpack_from(blob, end)
+
+
+_EMPTY = pack(())
+
 
 def _find(t: tuple, field) -> int:
     """Index of `field` among the even (field) slots of `t`, or -1."""
@@ -51,16 +99,15 @@ def _find(t: tuple, field) -> int:
 
 
 def blob_len(blob: bytes) -> int:
-    """Number of fields in a blob, read from marshal's tuple header without
-    unpacking: TYPE_SMALL_TUPLE ')' with a 1-byte count or TYPE_TUPLE '('
-    with a 4-byte little-endian count, either possibly with FLAG_REF (0x80)."""
-    if blob[0] & 0x7f == 0x29:
+    """Number of fields in a blob, from its header alone.  Marshal's tuple
+    header is TYPE_SMALL_TUPLE ')' with a 1-byte count or TYPE_TUPLE '('
+    with a 4-byte little-endian count, possibly with FLAG_REF (0x80)."""
+    b0 = blob[0]
+    if b0 == TAG:
+        return (blob[1] | blob[2] << 8) >> 1
+    if b0 & 0x7f == 0x29:
         return blob[1] >> 1
     return int.from_bytes(blob[1:5], "little") >> 1
-
-
-def pack(flat) -> bytes:
-    return _dumps(flat if type(flat) is tuple else tuple(flat))
 
 
 def _to_dict(t: tuple) -> dict:
@@ -94,13 +141,13 @@ class Hash:
         """hashTypeConvert: listpack to hashtable."""
         v = self._v
         if type(v) is bytes:
-            self._v = _to_dict(_loads(v))
+            self._v = _to_dict(unpack(v))
 
     # --- reads ---------------------------------------------------------------
     def get(self, field):
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             i = _find(t, field)
             return t[i + 1] if i >= 0 else None
         return v.get(field)
@@ -108,26 +155,26 @@ class Hash:
     def exists(self, field) -> bool:
         v = self._v
         if type(v) is bytes:
-            return _find(_loads(v), field) >= 0
+            return _find(unpack(v), field) >= 0
         return field in v
 
     def flat(self):
         """f0, v0, f1, v1... in iteration order (a tuple or a list)."""
         v = self._v
         if type(v) is bytes:
-            return _loads(v)
+            return unpack(v)
         return list(chain.from_iterable(v.items()))
 
     def fields(self):
         v = self._v
         if type(v) is bytes:
-            return _loads(v)[::2]
+            return unpack(v)[::2]
         return list(v)
 
     def values(self):
         v = self._v
         if type(v) is bytes:
-            return _loads(v)[1::2]
+            return unpack(v)[1::2]
         return list(v.values())
 
     def table(self):
@@ -138,14 +185,14 @@ class Hash:
     def as_dict(self) -> dict:
         v = self._v
         if type(v) is bytes:
-            return _to_dict(_loads(v))
+            return _to_dict(unpack(v))
         return v
 
     def random_pair(self):
         """One (field, value) pair, uniformly."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             i = int(_random() * (len(t) >> 1)) << 1
             return t[i], t[i + 1]
         # O(N): a dict has no random access; hashes this big are rare
@@ -163,9 +210,9 @@ class Hash:
         v = self._v
         if type(v) is bytes:
             if len(field) > max_value or len(value) > max_value:
-                self._v = v = _to_dict(_loads(v))
+                self._v = v = _to_dict(unpack(v))
             else:
-                t = _loads(v)
+                t = unpack(v)
                 i = _find(t, field)
                 if i >= 0:
                     # the count is checked after updates too: a limit
@@ -174,13 +221,13 @@ class Hash:
                         t = t[:i + 1] + (value,) + t[i + 2:]
                         self._v = _to_dict(t)
                     elif t[i + 1] != value:
-                        self._v = _dumps(t[:i + 1] + (value,) + t[i + 2:])
+                        self._v = pack(t[:i + 1] + (value,) + t[i + 2:])
                     return False
                 t += (field, value)
                 if len(t) > max_entries << 1:
                     self._v = _to_dict(t)
                 else:
-                    self._v = _dumps(t)
+                    self._v = pack(t)
                 return True
         created = field not in v
         v[field] = value
@@ -195,13 +242,13 @@ class Hash:
         if type(v) is bytes:
             for i in range(start, end):
                 if len(argv[i]) > max_value:
-                    self._v = v = _to_dict(_loads(v))
+                    self._v = v = _to_dict(unpack(v))
                     break
             else:
                 if end - start == 2:
                     return int(self.set(argv[start], argv[start + 1],
                                         max_entries, max_value))
-                d = _to_dict(_loads(v))
+                d = _to_dict(unpack(v))
                 n = len(d)
                 for i in range(start, end, 2):
                     d[argv[i]] = argv[i + 1]
@@ -209,7 +256,7 @@ class Hash:
                 if len(d) > max_entries:
                     self._v = d
                 else:
-                    self._v = _dumps(tuple(chain.from_iterable(d.items())))
+                    self._v = pack(tuple(chain.from_iterable(d.items())))
                 return created
         n = len(v)
         for i in range(start, end, 2):
@@ -221,14 +268,14 @@ class Hash:
         v = self._v
         deleted = 0
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             for f in fields:
                 i = _find(t, f)
                 if i >= 0:
                     t = t[:i] + t[i + 2:]
                     deleted += 1
             if deleted:
-                self._v = _dumps(t)
+                self._v = pack(t)
             return deleted
         for f in fields:
             if v.pop(f, None) is not None:
