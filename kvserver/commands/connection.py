@@ -513,8 +513,9 @@ def client_info(c, now_ms: int, current=None, current_cmd=None) -> bytes:
     now_s = now_ms // 1000
     cmd = current_cmd or c.last_cmd
     if type(cmd) is bytes:
-        cmd = cmd.decode("latin-1")
-    name = c.name.decode("latin-1") if c.name else ""
+        cmd = cmd.decode("ascii")
+    # names are printable ASCII (valid_client_name)
+    name = c.name.decode("ascii") if c.name else ""
     events = "rw" if c.want_write else "r"
     line = (f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} "
             f"age={now_s - c.ctime // 1000} idle={now_s - c.last_interaction // 1000} "
@@ -523,7 +524,8 @@ def client_info(c, now_ms: int, current=None, current_cmd=None) -> bytes:
             f"argv-mem={argv_mem} multi-mem={multi_mem} rbs=0 rbp=0 obl=0 oll={oll} "
             f"omem={omem} tot-mem={tot_mem} events={events} cmd={cmd} user={c.user} "
             f"redir=-1 resp={c.resp}")
-    return line.encode("latin-1")
+    # addresses of unix sockets are paths, which may hold any bytes
+    return line.encode("utf-8", "surrogateescape")
 
 
 @subcommand("client", "info", 2, "noscript loading stale", acl="@slow @connection",
@@ -579,6 +581,10 @@ def client_list(c, argv):
             out.append(client_info(x, now))
         out.append(b"\n")
     return verbatim(b"".join(out), c.resp)
+
+
+def _text(s: str) -> bytes:
+    return s.encode("utf-8", "surrogateescape")
 
 
 @subcommand("client", "kill", -3, "admin noscript loading stale",
@@ -642,9 +648,9 @@ def client_kill(c, argv):
     killed = 0
     close_self = False
     for x in list(server.clients.values()):
-        if addr is not None and x.addr.encode("latin-1") != addr:
+        if addr is not None and _text(x.addr) != addr:
             continue
-        if laddr is not None and x.laddr.encode("latin-1") != laddr:
+        if laddr is not None and _text(x.laddr) != laddr:
             continue
         if ctype is not None and client_type(x) != ctype:
             continue
