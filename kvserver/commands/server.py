@@ -503,7 +503,7 @@ def _debug_object(c, argv):
         lru = db.lfu.get(key, 0)
         idle = 0
     else:
-        lru = db.atime.get(key, keyspace.LRU_CLOCK) & 0xFFFFFF
+        lru = (db.access_time(key) or keyspace.LRU_CLOCK) & 0xFFFFFF
         idle = db.idle_seconds(key)
     # the value's address is the Python object's (its id in CPython)
     return (f"+Value at:{id(v):#x} refcount:1 encoding:{enc} "
