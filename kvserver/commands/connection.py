@@ -201,6 +201,11 @@ def unwatch_all(c):
     c.watching = None
 
 
+# fn(client) for state other modules keep per client and RESET must clear
+# (subscriptions, MONITOR, tracking): clearClientConnectionState's other steps
+RESET_HOOKS = []
+
+
 @command("reset", 1, "noscript loading stale fast no_auth allow_busy",
          acl="@fast @connection", summary="Reset the connection", since="6.2.0",
          group="connection", complexity="O(1)", args="")
@@ -214,6 +219,8 @@ def reset(c, argv):
     c.dirty_cas = False
     c.flags &= ~(cl.MULTI | cl.DIRTY_EXEC)
     unwatch_all(c)
+    for hook in RESET_HOOKS:
+        hook(c)
     c.name = None
     reply_on(c)
     return b"+RESET\r\n"
