@@ -603,3 +603,74 @@ def test_watch_sees_hash_changes(r):
         p.multi()
         p.hget("h", "a")
         assert p.execute() == [b"2"]
+
+
+# ---------------------------------------------------------------------------
+# Declarations: COMMAND INFO / DOCS / GETKEYS come from the command table
+# ---------------------------------------------------------------------------
+
+HASH_COMMANDS = ("hset", "hsetnx", "hget", "hmget", "hmset", "hdel", "hlen", "hstrlen",
+                 "hexists", "hkeys", "hvals", "hgetall", "hincrby", "hincrbyfloat",
+                 "hrandfield", "hscan")
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_command_info_and_docs(d, proto):
+    if proto == 3:
+        resp3(d)
+    for name in HASH_COMMANDS:
+        d.call("COMMAND", "INFO", name)
+        d.call("COMMAND", "DOCS", name)
+    d.call("COMMAND", "GETKEYS", "HSET", "h", "f", "v")
+    d.call("COMMAND", "GETKEYS", "HRANDFIELD", "h", "1", "WITHVALUES")
+
+
+def test_copy_keeps_encoding_and_detaches(d):
+    d.call("HSET", "lp", "a", "1", "b", "2")
+    d.call("HSET", "ht", "a", "x" * 100)
+    for k in ("lp", "ht"):
+        d.call("COPY", k, k + "2")
+        d.call("OBJECT", "ENCODING", k + "2")
+        d.call("HSET", k + "2", "a", "changed")
+        d.call("HGET", k, "a")
+        d.call("HGET", k + "2", "a")
+
+
+# ---------------------------------------------------------------------------
+# Counters: keyspace hits/misses (lookupKeyRead vs Write) and dirty
+# ---------------------------------------------------------------------------
+
+_COUNTERS = (b"keyspace_hits", b"keyspace_misses", b"rdb_changes_since_last_save")
+
+
+def counters(conn) -> dict:
+    info = conn.call("INFO", "all")
+    out = {}
+    for line in info.split(b"\r\n"):
+        name, _, v = line.partition(b":")
+        if name in _COUNTERS:
+            out[name] = int(v)
+    assert len(out) == len(_COUNTERS)
+    return out
+
+
+def check_counters(diff, commands):
+    """Each command changes the counters by the same amounts on both."""
+    for cmd in commands:
+        before = counters(diff.kv), counters(diff.real)
+        diff.kv.call(*cmd)
+        diff.real.call(*cmd)
+        after = counters(diff.kv), counters(diff.real)
+        deltas = [{k: after[i][k] - before[i][k] for k in _COUNTERS} for i in (0, 1)]
+        assert deltas[0] == deltas[1], cmd
+
+
+def test_counters(d):
+    check_counters(d, [c.split() for c in (
+        "HSET h a 1 b 2", "HSET h a 1 b 2", "HMSET h a 1", "HSETNX h a 1", "HSETNX h c 1",
+        "HSETNX h2 c 1", "HGET h a", "HGET nokey a", "HMGET h a b", "HMGET nokey a",
+        "HDEL h c x", "HDEL nokey x", "HDEL h2 c", "HLEN h", "HSTRLEN h a",
+        "HEXISTS h a", "HKEYS h", "HVALS h", "HGETALL h", "HGETALL nokey",
+        "HINCRBY h a 1", "HINCRBYFLOAT h a 1", "HINCRBY nokey2 a 1", "HINCRBY h b x",
+        "HRANDFIELD h", "HRANDFIELD h 2", "HRANDFIELD nokey", "HSCAN h 0",
+        "HSCAN nokey 0")])

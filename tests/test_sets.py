@@ -597,3 +597,55 @@ def test_redis_py(r, real):
     assert r.sintercard(2, ["s", "t"]) == 1
     assert sorted(r.sscan_iter("s")) == sorted(real.sscan_iter("s"))
     assert r.spop("t", 5) and not r.exists("t")
+
+
+# ---------------------------------------------------------------------------
+# Declarations: COMMAND INFO / DOCS / GETKEYS come from the command table
+# ---------------------------------------------------------------------------
+
+SET_COMMANDS = ("sadd", "srem", "sismember", "smismember", "scard", "smembers",
+                "srandmember", "spop", "smove", "sinter", "sintercard", "sinterstore",
+                "sunion", "sunionstore", "sdiff", "sdiffstore", "sscan")
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_command_info_and_docs(d, proto):
+    if proto == 3:
+        resp3(d)
+    for name in SET_COMMANDS:
+        d.call("COMMAND", "INFO", name)
+        d.call("COMMAND", "DOCS", name)
+    d.run([
+        ("COMMAND", "GETKEYS", "SINTERCARD", "2", "a", "b", "LIMIT", "1"),
+        ("COMMAND", "GETKEYS", "SINTERCARD", "0", "a"),
+        ("COMMAND", "GETKEYS", "SINTERCARD", "3", "a", "b"),
+        ("COMMAND", "GETKEYS", "SINTERSTORE", "d", "a", "b"),
+        ("COMMAND", "GETKEYS", "SMOVE", "a", "b", "m"),
+        ("COMMAND", "GETKEYS", "SDIFF", "a", "b", "c"),
+    ])
+
+
+def test_copy_keeps_encoding_and_detaches(d):
+    d.call("SADD", "is", "1", "2")
+    d.call("SADD", "ht", "a", "b")
+    for k, m in (("is", "3"), ("ht", "c")):
+        d.call("COPY", k, k + "2")
+        d.call("OBJECT", "ENCODING", k + "2")
+        d.call("SADD", k + "2", m)
+        d.call("SCARD", k)
+        d.call("SISMEMBER", k, m)
+        d.call("SCARD", k + "2")
+
+
+def test_counters(d):
+    from test_hashes import check_counters
+    check_counters(d, [c.split() for c in (
+        "SADD s 1 2 3", "SADD s 1 x", "SREM s x y", "SREM nokey x", "SISMEMBER s 1",
+        "SMISMEMBER s 1 2", "SMISMEMBER nokey 1", "SCARD s", "SMEMBERS s",
+        "SMEMBERS nokey", "SRANDMEMBER s", "SRANDMEMBER s 2", "SPOP s",
+        "SADD s 5 6 7 8 9 10", "SPOP s 2", "SPOP s 100", "SPOP nokey 1",
+        "SADD a 1 2", "SADD b 2 3", "SMOVE a b 1", "SMOVE a b 2", "SMOVE nokey b 1",
+        "SADD a 7", "SMOVE a a 7", "SINTER a b", "SINTER a nokey b", "SINTERSTORE d a b",
+        "SINTERSTORE d nokey", "SINTERSTORE d nokey", "SUNION a b nokey",
+        "SUNIONSTORE d a b", "SDIFF a b", "SDIFFSTORE d a b", "SDIFFSTORE d nokey a",
+        "SINTERCARD 2 a b", "SSCAN b 0", "SSCAN nokey 0")])
