@@ -505,12 +505,13 @@ def stats(s):
     c1, c2 = s.conn(), s.conn()
     s.block(c1, "blpop", "k", "0")
     s.block(c2, "blpop", "k", "5")
-    out = [s.ctl.info_field("blocked_clients")]
-    assert out == [b"2"]
+    out = [s.ctl.info_field("blocked_clients"), s.ctl.info_field("clients_in_timeout_table")]
+    assert out == [b"2", b"1"]
     s.ctl.call("rpush", "k", "a", "b")
     c1.read_reply()
     c2.read_reply()
-    out.append(s.ctl.info_field("blocked_clients"))
+    out += [s.ctl.info_field("blocked_clients"), s.ctl.info_field("clients_in_timeout_table")]
+    assert out[2:] == [b"0", b"0"]
     return out
 
 
@@ -541,3 +542,36 @@ def test_keys_arriving_by_rename_copy_move(both, kv_port):
         if not has_command(kv_port, name):
             pytest.skip(f"kvserver has no {name.upper()} yet")
     both(keyspace_commands)
+
+
+def _stat_fields(conn, section: str, prefixes) -> list:
+    text = conn.call("info", section)
+    out = []
+    for line in text.split(b"\r\n"):
+        if line.startswith(prefixes):
+            # drop timings: usec=...,usec_per_call=...
+            out.append(b",".join(f for f in line.split(b",") if b"usec" not in f))
+    return out
+
+
+def error_stats(s):
+    c1, c2 = s.conn(), s.conn()
+    cid = c1.call("client", "id")[1:-2].decode()
+    assert s.ctl.call("config", "resetstat") == b"+OK\r\n"
+    s.block(c1, "blpop", "k", "0")
+    out = [s.ctl.call("client", "unblock", cid, "error"), c1.read_reply()]
+    s.ctl.call("set", "d", "str")
+    s.block(c2, "blmove", "k", "d", "left", "left", "0")
+    out += [s.ctl.call("rpush", "k", "x"), c2.read_reply()]
+    s.block(c1, "brpop", "k2", "0.01")
+    out.append(c1.read_reply())
+    out += _stat_fields(s.ctl, "errorstats", (b"errorstat_",))
+    # (Redis lists commands in its dict's order: compare them sorted)
+    out += sorted(_stat_fields(s.ctl, "commandstats", (b"cmdstat_blpop", b"cmdstat_blmove",
+                                                       b"cmdstat_brpop")))
+    out += _stat_fields(s.ctl, "stats", (b"total_error_replies",))
+    return out
+
+
+def test_error_stats_of_served_and_unblocked_clients(both):
+    both(error_stats)

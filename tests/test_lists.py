@@ -65,6 +65,7 @@ OPS = st.one_of(
     st.tuples(st.just("trim"), st.integers(0, 10), st.integers(0, 10)),
     st.tuples(st.just("del_range"), st.integers(0, 60), st.integers(0, 20)),
     st.tuples(st.just("push_entry"), ELEMENTS, st.booleans()),
+    st.tuples(st.just("push1"), ELEMENTS, st.booleans()),
 )
 
 
@@ -77,8 +78,11 @@ def apply_op(ql: Quicklist, model: list, op):
         ql.push_head(op[1])
         for v in op[1]:
             model.insert(0, v)
-    elif name == "push_entry":
-        ql.push_entry(encode(op[1]), op[2])
+    elif name in ("push_entry", "push1"):
+        if name == "push1":
+            ql.push1(op[1], op[2])
+        else:
+            ql.push_entry(encode(op[1]), op[2])
         if op[2]:
             model.insert(0, op[1])
         else:

@@ -31,6 +31,7 @@ LLONG_MAX = 2**63 - 1
 _WRONGTYPE = errors.WRONGTYPE
 _QL = (Quicklist,)
 _NEG_ONE = b":-1\r\n"
+_INTS = [integer(i) for i in range(10000)]
 
 
 def _opt(arg: bytes) -> bytes:
@@ -112,12 +113,16 @@ def _push(c, argv, head: bool, xx: bool) -> bytes:
         raise CommandError(_WRONGTYPE)
     elif db.watched:
         db.touch(key)
-    if head:
+    n = len(argv) - 2
+    if n == 1:
+        ql.push1(argv[2], head)
+    elif head:
         ql.push_head(argv[2:])
     else:
         ql.push_tail(argv[2:])
-    db.keyspace.dirty += len(argv) - 2
-    return integer(ql.count)
+    db.keyspace.dirty += n
+    n = ql.count
+    return _INTS[n] if n < 10000 else b":%d\r\n" % n
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), acl="@write @list @fast",

@@ -267,6 +267,32 @@ class Quicklist:
         if node is not None:
             sizes[0] = sz
 
+    def push1(self, v: bytes, head: bool):
+        """Push one plain element: the common single-element LPUSH/RPUSH."""
+        n = len(v)
+        if n < 64 and (not n or v[0] not in _INT_START):
+            es = n + 2
+        else:
+            es = entry_size(v)
+        e = _BULK_HDR[n] + v + _CRLF if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
+        nodes = self.nodes
+        sizes = self.sizes
+        i = 0 if head else -1
+        if (nodes and sizes[i] + n + 8 <= self.max_sz
+                and len(nodes[i]) < self.max_cnt):
+            if head:
+                nodes[0].insert(0, e)
+            else:
+                nodes[-1].append(e)
+            sizes[i] += es
+        elif head:
+            nodes.insert(0, [e])
+            sizes.insert(0, LP_EMPTY + es)
+        else:
+            nodes.append([e])
+            sizes.append(LP_EMPTY + es)
+        self.count += 1
+
     def push_entry(self, e: bytes, head: bool):
         """Push one encoded entry (LMOVE moves entries between lists)."""
         n = len(e) - e.index(b"\n") - 3
@@ -294,7 +320,12 @@ class Quicklist:
         node = self.nodes[0]
         e = node.pop(0)
         if node:
-            self.sizes[0] -= encoded_size(e)
+            n = len(e)
+            # short entries have a one-digit header: "$n\r\n" + data + "\r\n"
+            if n < 16 and e[4] not in _INT_START:
+                self.sizes[0] -= n - 4
+            else:
+                self.sizes[0] -= encoded_size(e)
         else:
             del self.nodes[0]
             del self.sizes[0]
@@ -305,7 +336,11 @@ class Quicklist:
         node = self.nodes[-1]
         e = node.pop()
         if node:
-            self.sizes[-1] -= encoded_size(e)
+            n = len(e)
+            if n < 16 and e[4] not in _INT_START:
+                self.sizes[-1] -= n - 4
+            else:
+                self.sizes[-1] -= encoded_size(e)
         else:
             self.nodes.pop()
             self.sizes.pop()
