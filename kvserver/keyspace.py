@@ -353,6 +353,11 @@ class Keyspace:
             x = getattr(a, attr)
             setattr(a, attr, getattr(b, attr))
             setattr(b, attr, x)
+        # scanDatabaseForReadyLists: waited keys that now exist are ready
+        for db in (a, b):
+            for key in db.blocking:
+                if key in db.data:
+                    self.ready_keys.append((db, key))
 
     def tick(self, config=None):
         """Refresh the cached LRU clock and LFU settings, and compact the

@@ -575,3 +575,23 @@ def error_stats(s):
 
 def test_error_stats_of_served_and_unblocked_clients(both):
     both(error_stats)
+
+
+def swapdb(s):
+    c1, c2 = s.conn(), s.conn()
+    assert c2.call("select", "1") == b"+OK\r\n"
+    s.block(c1, "blpop", "k", "0")
+    s.block(c2, "blpop", "j", "0")
+    ctl = s.ctl
+    out = [ctl.call("select", "1"), ctl.call("rpush", "k", "from1"), ctl.call("select", "0"),
+           ctl.call("rpush", "j", "from0"), ctl.call("swapdb", "0", "1"), c1.read_reply(),
+           c2.read_reply(), ctl.call("exists", "j")]
+    assert out[5] == b"*2\r\n$1\r\nk\r\n$5\r\nfrom1\r\n"
+    assert out[6] == b"*2\r\n$1\r\nj\r\n$5\r\nfrom0\r\n"
+    return out
+
+
+def test_swapdb_serves_keys_that_now_exist(both, kv_port):
+    if not has_command(kv_port, "swapdb"):
+        pytest.skip("kvserver has no SWAPDB yet")
+    both(swapdb)
