@@ -251,6 +251,9 @@ class Db:
             if not marks or marks[-1][1] != LRU_CLOCK:
                 marks.append((len(self.born), LRU_CLOCK))
             self.born.append(key)
+            if self.blocking and key in self.blocking:
+                # signalKeyAsReady (dbAdd): served after the current command
+                self.keyspace.ready_keys.append((self, key))
         data[key] = value
         if LFU and key not in self.lfu:
             self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
@@ -258,9 +261,6 @@ class Db:
             self.expires.pop(key, None)
         if self.watched:
             self.touch(key)
-        if self.blocking and key in self.blocking:
-            # signalKeyAsReady: served after the current command (blocking.py)
-            self.keyspace.ready_keys.append((self, key))
 
     def replace(self, key, value):
         """Store a new value for an existing key, keeping its TTL (INCR...)."""

@@ -595,3 +595,22 @@ def test_swapdb_serves_keys_that_now_exist(both, kv_port):
     if not has_command(kv_port, "swapdb"):
         pytest.skip("kvserver has no SWAPDB yet")
     both(swapdb)
+
+
+def overwrite(s):
+    """Only creating a key wakes waiters (dbAdd): a waiter on a key that
+    became a string is not woken when the string is overwritten, nor by a
+    push to a list that replaced it in place; RENAME deletes the target
+    first, so it does wake."""
+    c1 = s.conn()
+    ctl = s.ctl
+    s.block(c1, "blpop", "k", "0")
+    out = [ctl.call("set", "k", "str"), ctl.call("set", "k", "str2"),
+           ctl.call("rpush", "src", "a", "b"), ctl.call("rename", "src", "k"), c1.read_reply(),
+           ctl.call("lrange", "k", 0, -1)]
+    assert out[4] == b"*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+    return out
+
+
+def test_only_key_creation_wakes(both):
+    both(overwrite)
