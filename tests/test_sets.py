@@ -301,6 +301,8 @@ def _store_cases():
         # a hashtable made only of integers: converted by size, then shrunk
         "htints": ["SADD", "htints"] + big,
         "strs": ["SADD", "strs", "a", "b", "c"],
+        "m4": ["SADD", "m4", "1", "2", "3", "x"],
+        "sx": ["SADD", "sx", "x"], "sy": ["SADD", "sy", "y"], "sz": ["SADD", "sz", "z"],
     }
 
 
@@ -316,8 +318,12 @@ _STORE_EXPRS = [
     ["SDIFFSTORE", "mixed", "strs"], ["SDIFFSTORE", "mixed2", "strs"],
     ["SDIFFSTORE", "htints"], ["SDIFFSTORE", "big", "bigtail"],
     ["SDIFFSTORE", "htints", "big"], ["SDIFFSTORE", "ints", "mixed", "ints2"],
-    # algorithm 2 (the first set is small next to the others): "x" is added
-    # then removed, leaving integers in a hashtable
+    # algorithm 1 (4*2/2 <= 4+1) adds only the survivors: an intset
+    ["SDIFFSTORE", "m4", "sx"],
+    # algorithm 2 (4*4/2 > 4+1+1+1) adds all of m4 first, "x" included, then
+    # removes: integers left in a hashtable
+    ["SDIFFSTORE", "m4", "sx", "sy", "sz"], ["SDIFFSTORE", "m4", "sx", "sy", "nokey", "sz"],
+    ["SDIFFSTORE", "big", "ints", "ints2", "mixed"],
     ["SDIFFSTORE", "mixed", "strs", "mixed2", "big"],
     ["SDIFFSTORE", "ints", "big", "bigtail"], ["SDIFFSTORE", "mixed", "nokey", "big"],
     ["SDIFFSTORE", "mixed2", "mixed", "bigtail", "big"],

@@ -39,9 +39,20 @@ def _opt(arg: bytes) -> bytes:
     return (arg if i < 0 else arg[:i]).lower()
 
 
-def bulks(items) -> bytes:
-    """The bulk strings of `items`, without any aggregate header."""
-    return b"".join([b"$%d\r\n%s\r\n" % (len(b), b) for b in items])
+_BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
+
+
+def bulks(items, head: bytes = b"") -> bytes:
+    """`head` (an aggregate header) followed by the bulk strings of `items`."""
+    parts = [head]
+    append = parts.append
+    hdr = _BULK_HDR
+    for b in items:
+        n = len(b)
+        append(hdr[n] if n < 1024 else b"$%d\r\n" % n)
+        append(b)
+        append(b"\r\n")
+    return b"".join(parts)
 
 
 def _dirty(c, n: int = 1):
@@ -80,8 +91,7 @@ def scan_options(argv, i: int):
 
 def scan_reply(cursor: int, items) -> bytes:
     c = b"%d" % cursor
-    return b"".join((b"*2\r\n$%d\r\n%s\r\n" % (len(c), c),
-                     array_header(len(items)), bulks(items)))
+    return bulks(items, b"*2\r\n$%d\r\n%s\r\n%s" % (len(c), c, array_header(len(items))))
 
 
 # ---------------------------------------------------------------------------
@@ -352,8 +362,7 @@ def hgetall(c, argv):
         return _EMPTY_MAP3 if resp3 else EMPTY_ARRAY
     flat = h.flat()
     n = len(flat)
-    hdr = b"%%%d\r\n" % (n >> 1) if resp3 else array_header(n)
-    return hdr + bulks(flat)
+    return bulks(flat, b"%%%d\r\n" % (n >> 1) if resp3 else array_header(n))
 
 
 # ---------------------------------------------------------------------------
@@ -406,7 +415,7 @@ def _hrandfield_count(c, key, n: int, withvalues: bool) -> bytes:
         count = n
         picks = [i << 1 for i in _sample(range(size), n)]
     if not withvalues:
-        return array_header(count) + bulks([flat[i] for i in picks])
+        return bulks([flat[i] for i in picks], array_header(count))
     if resp3:
         parts = [array_header(count)]
         for i in picks:
@@ -418,7 +427,7 @@ def _hrandfield_count(c, key, n: int, withvalues: bool) -> bytes:
     for i in picks:
         items.append(flat[i])
         items.append(flat[i + 1])
-    return array_header(count * 2) + bulks(items)
+    return bulks(items, array_header(count * 2))
 
 
 # ---------------------------------------------------------------------------

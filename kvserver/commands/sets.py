@@ -45,8 +45,7 @@ _EMPTY_SCAN = b"*2\r\n$1\r\n0\r\n*0\r\n"
 
 def _set_reply(members, resp: int) -> bytes:
     n = len(members)
-    hdr = b"~%d\r\n" % n if resp == 3 else array_header(n)
-    return hdr + bulks(members)
+    return bulks(members, b"~%d\r\n" % n if resp == 3 else array_header(n))
 
 
 def _empty_set(resp: int) -> bytes:
@@ -305,7 +304,7 @@ def _srandmember_count(c, argv):
             out = members           # CASE 2: the whole set, in its order
         else:
             out = _sample(members, n)
-    return array_header(len(out)) + bulks(out)
+    return bulks(out, array_header(len(out)))
 
 
 # ---------------------------------------------------------------------------
