@@ -24,7 +24,11 @@ LRANGE's reply is then one join over node slices, LPOP/LINDEX replies are
 the stored entry itself, and searching (LREM, LPOS, LINSERT) compares an
 encoded needle with C-speed list methods.  Encoding is injective, so
 equality of entries is equality of elements.  `__iter__` and `from_values`
-speak plain element bytes for everyone else (SORT, RDB, DUMP).
+speak plain element bytes for everyone else (SORT, RDB, DUMP); a new
+list takes its settings from the config when created, as Redis's do:
+`Quicklist.from_values(values, cfg.list_max_listpack_size,
+cfg.list_compress_depth)`; `iter_nodes`/`from_nodes` keep node boundaries
+for RDB.
 
 Invariants: no node is empty; `count` is the total number of entries; a
 list stored in the keyspace is never empty (Redis deletes empty lists).
@@ -145,6 +149,20 @@ class Quicklist:
     def from_values(cls, values, fill: int = -2, compress: int = 0) -> "Quicklist":
         ql = cls(fill, compress)
         ql.push_tail(values)
+        return ql
+
+    @classmethod
+    def from_nodes(cls, nodes, fill: int = -2, compress: int = 0) -> "Quicklist":
+        """A list with exactly these nodes (lists of plain elements), as
+        RDB loading appends each stored listpack as one node; empty ones
+        are skipped."""
+        ql = cls(fill, compress)
+        for values in nodes:
+            if values:
+                node = [encode(v) for v in values]
+                ql.nodes.append(node)
+                ql.sizes.append(LP_EMPTY + sum(map(entry_size, values)))
+                ql.count += len(node)
         return ql
 
     def encoding(self) -> str:
