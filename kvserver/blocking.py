@@ -52,6 +52,8 @@ import heapq
 from collections import deque
 
 from kvserver import clock, errors, longdouble
+from kvserver.commands import table
+from kvserver.dispatch import count_error
 from kvserver.errors import CommandError
 from kvserver.net import client as cl
 from kvserver.net.resp import NULL3, NULL_ARRAY2, strict_int
@@ -219,7 +221,9 @@ class Blocking:
     # ---- serving ready keys (handleClientsBlockedOnKeys) --------------------
     def serve_ready(self):
         ready = self.ready
-        if self.serving:        # a serve callback ran a command: the outer loop drains
+        if self.serving:
+            # re-entered from inside a serve callback (which should not run
+            # commands): the loop below drains whatever it queued, in order
             return
         self.serving = True
         try:
@@ -260,8 +264,6 @@ class Blocking:
             vtype = type(value)
 
     def _count_failure(self, w, msg):
-        from kvserver.commands import table
-        from kvserver.dispatch import count_error
         count_error(self.server, msg)
         spec = table.by_name(w.name) if w.name else None
         if spec is not None:

@@ -614,3 +614,44 @@ def overwrite(s):
 
 def test_only_key_creation_wakes(both):
     both(overwrite)
+
+
+# ---------------------------------------------------------------------------
+# Timeout parsing in-process: (long long) ceill(strtold(arg) * 1000.0)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arg, ms", [
+    # -0.001 * 1000 rounds to just above -1 in long double: ceil gives 0
+    (b"0", 0), (b"-0", 0), (b"0.0", 0), (b"-0.0001", 0), (b"-0.0009", 0), (b"-0.001", 0),
+    (b"0.0009", 1), (b"0.001", 1), (b"0.0011", 2), (b"1", 1000), (b"1.5", 1500),
+    (b"+2", 2000), (b"1e-3", 1), (b"0x1p-10", 1), (b"0x10", 16000), (b".5", 500),
+    (b"5.", 5000), (b"1e-4000", 1), (b"9223372036854775", 9223372036854775000),
+    (b"9223372036854775.807", 9223372036854775807), (b"10e0", 10000),
+])
+def test_parse_timeout_values(arg, ms):
+    from kvserver import blocking, clock
+    clock.freeze(1_000_000)
+    try:
+        assert blocking.parse_timeout(arg) == (0 if ms == 0 else 1_000_000 + ms)
+    finally:
+        clock.freeze(None)
+
+
+@pytest.mark.parametrize("arg, msg", [
+    (b"-1", b"ERR timeout is negative"), (b"-0.002", b"ERR timeout is negative"),
+    (b"inf", b"ERR timeout is negative"), (b"-inf", b"ERR timeout is negative"),
+    (b"9223372036854776", b"ERR timeout is negative"), (b"1e300", b"ERR timeout is negative"),
+    (b"abc", b"ERR timeout is not a float or out of range"),
+    (b"", b"ERR timeout is not a float or out of range"),
+    (b" 1", b"ERR timeout is not a float or out of range"),
+    (b"1 ", b"ERR timeout is not a float or out of range"),
+    (b"nan", b"ERR timeout is not a float or out of range"),
+    (b"1e-5000", b"ERR timeout is not a float or out of range"),
+    (b"1e5000", b"ERR timeout is not a float or out of range"),
+])
+def test_parse_timeout_errors(arg, msg):
+    from kvserver import blocking
+    from kvserver.errors import CommandError
+    with pytest.raises(CommandError) as e:
+        blocking.parse_timeout(arg)
+    assert e.value.msg == msg
