@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kvserver.datastructs.hash import Hash, blob_len, pack, unpack
 
-THRESHOLDS = (("hash-max-listpack-entries", "128"), ("hash-max-listpack-value", "64"),
+THRESHOLDS = (("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
               ("set-max-intset-entries", "512"))
 
 
@@ -306,19 +306,21 @@ def test_hincrbyfloat_formatting(d):
 # ---------------------------------------------------------------------------
 
 def test_encoding_entries_boundary(d):
-    for i in range(130):
+    # the default limit is 512 in Redis 7.0 (zsets: 128)
+    for i in range(515):
         d.call("HSET", "h", "f%d" % i, "v")
-        d.call("OBJECT", "ENCODING", "h")
-    d.call("HDEL", "h", *["f%d" % i for i in range(125)])
+        if i >= 508:
+            d.call("OBJECT", "ENCODING", "h")
+    d.call("HDEL", "h", *["f%d" % i for i in range(510)])
     d.call("OBJECT", "ENCODING", "h")       # never back to listpack
-    pairs = [x for i in range(128) for x in ("f%d" % i, "v")]
-    d.call("HSET", "bulk128", *pairs)
-    d.call("OBJECT", "ENCODING", "bulk128")
-    d.call("HGETALL", "bulk128")            # listpack: order must match
-    d.call("HSET", "bulk128", *pairs)       # updates only
-    d.call("OBJECT", "ENCODING", "bulk128")
-    d.call("HSET", "bulk129", *(pairs + ["x", "y"]))
-    d.call("OBJECT", "ENCODING", "bulk129")
+    pairs = [x for i in range(512) for x in ("f%d" % i, "v")]
+    d.call("HSET", "bulk512", *pairs)
+    d.call("OBJECT", "ENCODING", "bulk512")
+    d.call("HGETALL", "bulk512")            # listpack: order must match
+    d.call("HSET", "bulk512", *pairs)       # updates only
+    d.call("OBJECT", "ENCODING", "bulk512")
+    d.call("HSET", "bulk513", *(pairs + ["x", "y"]))
+    d.call("OBJECT", "ENCODING", "bulk513")
     d.call("HMSET", "m", *pairs[:20])
     d.call("HSETNX", "m", "new", "1")
     d.call("OBJECT", "ENCODING", "m")
@@ -382,7 +384,7 @@ def test_encoding_config_set(d, names):
     d.call("CONFIG", "SET", entries, "0")
     d.call("HSET", "z", "f", "v")
     d.call("OBJECT", "ENCODING", "z")
-    d.call("CONFIG", "SET", entries, "128")
+    d.call("CONFIG", "SET", entries, "512")
     d.call("CONFIG", "SET", val, "0")
     d.call("HSET", "e", "", "")
     d.call("OBJECT", "ENCODING", "e")
@@ -419,7 +421,7 @@ def _contents(diff, key):
 
 
 @pytest.mark.parametrize("proto", [2, 3])
-@pytest.mark.parametrize("size", [5, 200])
+@pytest.mark.parametrize("size", [5, 200, 600])
 def test_hrandfield_invariants(d, proto, size):
     if proto == 3:
         resp3(d)
@@ -455,9 +457,9 @@ def test_hrandfield_invariants(d, proto, size):
 
 
 def test_hashtable_order_unspecified_but_same_contents(d):
-    pairs = [x for i in range(300) for x in ("f%d" % i, str(i))]
+    pairs = [x for i in range(600) for x in ("f%d" % i, str(i))]
     d.call("HSET", "h", *pairs)
-    d.call("OBJECT", "ENCODING", "h")
+    assert d.call("OBJECT", "ENCODING", "h") == b"$9\r\nhashtable\r\n"
     for cmd in ("HGETALL", "HKEYS", "HVALS"):
         a, b = call_both(d, cmd, "h")
         assert unordered(value(a)) == unordered(value(b))
@@ -468,8 +470,9 @@ def test_hashtable_order_unspecified_but_same_contents(d):
 
 @pytest.mark.parametrize("count", [1, 7, 50, 1000])
 def test_hscan_hashtable_full_iteration(d, count):
-    pairs = [x for i in range(500) for x in ("f%d" % i, "v%d" % i)]
+    pairs = [x for i in range(700) for x in ("f%d" % i, "v%d" % i)]
     d.call("HSET", "h", *pairs)
+    assert d.call("OBJECT", "ENCODING", "h") == b"$9\r\nhashtable\r\n"
     for conn in (d.kv, d.real):
         seen = {}
         cursor = b"0"
@@ -482,26 +485,27 @@ def test_hscan_hashtable_full_iteration(d, count):
             calls += 1
             if cursor == b"0":
                 break
-        assert seen == {b"f%d" % i: b"v%d" % i for i in range(500)
+        assert seen == {b"f%d" % i: b"v%d" % i for i in range(700)
                         if str(i).startswith("1")}
         if count >= 1000:
             assert calls == 1
 
 
 def test_hscan_sees_survivors_across_changes(d):
-    pairs = [x for i in range(300) for x in ("f%d" % i, "v")]
+    pairs = [x for i in range(600) for x in ("f%d" % i, "v")]
     d.call("HSET", "h", *pairs)
+    assert d.call("OBJECT", "ENCODING", "h") == b"$9\r\nhashtable\r\n"
     seen = set()
     v = value(d.kv.call("HSCAN", "h", "0", "COUNT", "20"))
     cursor = v[1][0]
     seen.update(v[1][1][1][::2])
-    d.kv.call("HDEL", "h", *["f%d" % i for i in range(0, 300, 3)])
+    d.kv.call("HDEL", "h", *["f%d" % i for i in range(0, 600, 3)])
     d.kv.call("HSET", "h", "new1", "x", "new2", "y")
     while cursor != b"0":
         v = value(d.kv.call("HSCAN", "h", cursor, "COUNT", "20"))
         cursor = v[1][0]
         seen.update(v[1][1][1][::2])
-    survivors = {b"f%d" % i for i in range(300) if i % 3}
+    survivors = {b"f%d" % i for i in range(600) if i % 3}
     assert survivors <= seen
 
 
@@ -674,3 +678,22 @@ def test_counters(d):
         "HINCRBY h a 1", "HINCRBYFLOAT h a 1", "HINCRBY nokey2 a 1", "HINCRBY h b x",
         "HRANDFIELD h", "HRANDFIELD h 2", "HRANDFIELD nokey", "HSCAN h 0",
         "HSCAN nokey 0")])
+
+
+def test_threshold_defaults_on_fresh_servers():
+    """The defaults, seen before any test changed them (the `d` fixture
+    resets the session servers to these values after each test)."""
+    from conftest import RawConn, start_kvserver, start_redis
+    names = ("hash-max-listpack-entries", "hash-max-listpack-value",
+             "hash-max-ziplist-entries", "hash-max-ziplist-value",
+             "set-max-intset-entries")
+    with start_kvserver() as (_, kp), start_redis() as (_, rp):
+        kv, real = RawConn(kp), RawConn(rp)
+        try:
+            for name in names:
+                assert kv.call("CONFIG", "GET", name) == real.call("CONFIG", "GET", name)
+            for name, v in THRESHOLDS:
+                assert value(real.call("CONFIG", "GET", name))[1][1] == v.encode()
+        finally:
+            kv.close()
+            real.close()
