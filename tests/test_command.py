@@ -599,3 +599,28 @@ def test_key_spec_engine_matches_redis(sub, cmd, real_port):
     except errors.CommandError as e:
         got = b"-" + e.msg + b"\r\n"
     assert got == expected
+
+
+def test_renamed_and_disabled_commands():
+    """rename-command moves a command (its full name stays) or drops it."""
+    from conftest import start_kvserver, start_redis
+    args = ("--rename-command", "get", "foo", "--rename-command", "echo", "")
+    with start_kvserver(*args) as (_, kp), start_redis(*args) as (_, rp):
+        kv, real = RawConn(kp), RawConn(rp)
+        try:
+            for cmd in [("COMMAND", "INFO", "foo", "get", "echo"),
+                        ("COMMAND", "DOCS", "foo", "get", "echo"),
+                        ("COMMAND", "LIST", "FILTERBY", "PATTERN", "foo"),
+                        ("COMMAND", "LIST", "FILTERBY", "PATTERN", "get"),
+                        ("COMMAND", "LIST", "FILTERBY", "PATTERN", "echo"),
+                        ("COMMAND", "GETKEYS", "foo", "a"),
+                        ("COMMAND", "GETKEYS", "get", "a")]:
+                assert kv.call(*cmd) == real.call(*cmd), cmd
+            n = len(SPECS)
+            assert kv.call("COMMAND", "COUNT") == b":%d\r\n" % (n - 1)
+            names = _names_of_all(kv.call("COMMAND"))
+            assert b"get" in names and b"foo" not in names
+            assert b"echo" not in names and len(names) == n - 1
+        finally:
+            kv.close()
+            real.close()

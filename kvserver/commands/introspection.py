@@ -21,7 +21,7 @@ from kvserver import errors
 from kvserver.glob import compile_glob
 from kvserver.commands import docs
 from kvserver.commands.table import (
-    Flag, KeySpec, all_commands, container, lookup, subcommand)
+    COMMANDS, Flag, KeySpec, container, lookup, subcommand)
 from kvserver.errors import CommandError
 from kvserver.net import resp
 from kvserver.net.resp import bulk, integer, strict_int
@@ -506,6 +506,15 @@ def getkeys_reply(spec, cmd, with_flags: bool) -> bytes:
 
 
 # --- COMMAND LIST filters ------------------------------------------------------
+
+def all_commands() -> list:
+    """The commands clients can call, each once: rename-command moves one
+    to another name (its full name stays) or drops it from the table."""
+    seen = {}
+    for spec in COMMANDS.values():
+        seen[id(spec)] = spec
+    return list(seen.values())
+
 
 def _list_names(filt) -> list:
     out = []
