@@ -45,13 +45,22 @@ _Struct = struct.Struct
 # back to marshal, whose data never starts with TAG.
 TAG = 1
 _STRUCTS = {}
-_STRUCTS_MAX = 4096
+# A Struct costs ~35 bytes per item: the cache is emptied when the items of
+# its Structs would pass this many (~2 MB), which bounds it whatever the
+# variety of shapes; rebuilding one costs ~2 us for 20 items.
+_STRUCT_ITEMS_MAX = 1 << 16
+_struct_items = 0
 
 
 def _struct_for(lens: bytes):
-    if len(_STRUCTS) >= _STRUCTS_MAX:
+    global _struct_items
+    if _struct_items + len(lens) > _STRUCT_ITEMS_MAX:
         _STRUCTS.clear()
-    st = _STRUCTS[lens] = _Struct("<" + "".join(["%ds" % n for n in lens]))
+        _struct_items = 0
+    st = _Struct("<" + "".join(["%ds" % n for n in lens]))
+    if len(lens) <= _STRUCT_ITEMS_MAX:
+        _STRUCTS[lens] = st
+        _struct_items += len(lens)
     return st
 
 
