@@ -177,6 +177,18 @@ def unsupported_option(opt: bytes) -> CommandError:
     return CommandError(b"ERR Unsupported option " + _sanitize(opt.split(b"\0", 1)[0]))
 
 
+# --- hashes and sets (t_hash.c, t_set.c) --------------------------------------
+HASH_NOT_INTEGER = b"ERR hash value is not an integer"
+HASH_NOT_FLOAT = b"ERR hash value is not a float"
+NAN_OR_INFINITY = b"ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = b"ERR value is out of range"
+LONG_RANGE = (b"ERR value is out of range, value must between "
+              b"-9223372036854775807 and 9223372036854775807")
+NUMKEYS_NOT_POSITIVE = b"ERR numkeys should be greater than 0"
+NUMKEYS_TOO_MANY = b"ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = b"ERR LIMIT can't be negative"
+
+
 # --- configuration and connections (config.c, networking.c) -------------------
 NO_CONFIG_FILE = b"ERR The server is running without a config file"
 # Sent raw (not a reply to any command) before closing a non-loopback
