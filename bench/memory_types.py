@@ -164,8 +164,7 @@ def measure(server: Server, payload: bytes, check) -> dict:
     return {"before": before, "after": after, "growth": after - before}
 
 
-def run_part(name: str, payload: bytes, n: int, key: bytes, card: bytes,
-             encoding: bytes) -> dict:
+def run_part(name: str, payload: bytes, n: int, key: bytes, card: bytes) -> dict:
     def check(port):
         dbsize = call(port, "DBSIZE")
         if dbsize != b":%d\r\n" % n:
@@ -209,7 +208,7 @@ def main():
     if zsets:
         parts.append(("zsets (10 members)", zset_load, b"zset:0", b"ZCARD"))
     for name, load, key, card in parts:
-        res = run_part(name, load(n), n, key, card, b"listpack")
+        res = run_part(name, load(n), n, key, card)
         red, kv = res["redis-server"], res["kvserver"]
         ratio = kv["growth"] / red["growth"] if red["growth"] > 0 else float("inf")
         rows.append((name, red, kv, ratio))

@@ -19,7 +19,7 @@ command against the real redis-server 7.0, byte for byte.
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from kvserver.datastructs.hash import Hash, blob_len, pack, unpack
 

@@ -23,7 +23,7 @@ from hypothesis import given, settings, strategies as st
 from kvserver.datastructs import intset
 from kvserver.datastructs.set import Set, build, from_ints
 from kvserver.net.resp import strict_int
-from test_hashes import THRESHOLDS, call_both, parse, resp3, unordered, value
+from test_hashes import THRESHOLDS, call_both, resp3, unordered, value
 
 
 @pytest.fixture

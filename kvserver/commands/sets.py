@@ -23,7 +23,7 @@ lookupKeyWrite.  Every change touches the key for WATCH and bumps
 `keyspace.dirty` as Redis bumps server.dirty.
 """
 
-from random import random as _random, sample as _sample
+from random import sample as _sample
 
 from kvserver import errors
 from kvserver.commands.hashes import bulks, scan_options, scan_reply
