@@ -15,6 +15,7 @@ from kvserver.net import client as cl
 
 _perf = time.perf_counter_ns
 _NO_AUTH = Flag.NO_AUTH
+_NO_MULTI = Flag.NO_MULTI
 # an int, so the test costs an attribute read instead of an enum operation
 _PROTECTED = Flag.PROTECTED.value
 # commands that run immediately instead of being queued inside MULTI
@@ -33,12 +34,22 @@ def count_error(server, msg: bytes):
 
 
 def reject(c, msg: bytes, spec=None):
+    """rejectCommand: inside MULTI the rejection also dooms the transaction,
+    and a rejected EXEC aborts it right away (execCommandAbort)."""
     if spec is not None:
         spec.rejected_calls += 1
-    count_error(c.server, msg)
     # process_pending counts every command it takes; Redis counts only
     # those that reach call() (INFO total_commands_processed)
     c.server.stats.commands_processed -= 1
+    if c.multi is not None:
+        c.flags |= cl.DIRTY_EXEC
+        if spec is not None and spec.name == "exec":
+            from kvserver.commands.transactions import discard_transaction
+            discard_transaction(c)
+            if msg.startswith(b"ERR "):
+                msg = msg[4:]
+            msg = b"EXECABORT Transaction discarded because of: " + msg
+    count_error(c.server, msg)
     c.reply.append(b"-" + msg + b"\r\n")
 
 
@@ -84,19 +95,18 @@ def execute(c, argv: list):
             if known is not None and known.subcommands is not None and len(argv) >= 2:
                 # Redis charges the subcommand (None when there is no such one)
                 known = known.subcommands.get(argv[1].lower().decode("latin-1"))
-            if c.multi is not None:
-                c.flags |= cl.DIRTY_EXEC
             reject(c, e.msg, known)
             return
     if spec.flags._value_ & _PROTECTED and not protected_allowed(c, spec):
-        if c.multi is not None:
-            c.flags |= cl.DIRTY_EXEC
         reject(c, errors.protected_command(spec.name).msg, spec)
         return
     if not c.authenticated and not (spec.flags & _NO_AUTH):
         reject(c, errors.NOAUTH, spec)
         return
     if c.multi is not None and spec.name not in _MULTI_IMMEDIATE:
+        if spec.flags & _NO_MULTI:
+            reject(c, errors.NOT_IN_TRANSACTION, spec)
+            return
         c.multi.append((spec, argv))
         c.reply.append(b"+QUEUED\r\n")
         return

@@ -218,3 +218,82 @@ LPOS_MAXLEN_NEGATIVE = b"ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
 UNBLOCK_REASON = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 UNBLOCKED = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+
+# --- bitmaps (bitops.c) -------------------------------------------------------
+BIT_OFFSET = b"ERR bit offset is not an integer or out of range"
+BIT_VALUE = b"ERR bit is not an integer or out of range"
+BIT_ARGUMENT = b"ERR The bit argument must be 1 or 0."
+BITOP_NOT = b"ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (b"ERR Invalid bitfield type. Use something like i16 u8. "
+                 b"Note that u64 is not supported but i64 is.")
+BITFIELD_OVERFLOW = b"ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_WRITE = b"ERR BITFIELD_RO only supports the GET subcommand"
+
+
+# --- HyperLogLog (hyperloglog.c) ----------------------------------------------
+HLL_WRONGTYPE = b"WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_CORRUPTED = b"INVALIDOBJ Corrupted HLL object detected"
+PFDEBUG_NO_KEY = b"ERR The specified key does not exist"
+PFDEBUG_NOT_SPARSE = b"ERR HLL encoding is not sparse"
+
+
+def pfdebug_unknown(sub: bytes) -> CommandError:
+    """addReplyErrorFormat("Unknown PFDEBUG subcommand '%s'"): a C string,
+    with newlines made spaces."""
+    return CommandError(b"ERR Unknown PFDEBUG subcommand '"
+                        + _sanitize(sub.split(b"\0", 1)[0]) + b"'")
+
+
+# --- SORT and geo (sort.c, geo.c) ------------------------------------------------
+SORT_NOT_DOUBLE = b"ERR One or more scores can't be converted into double"
+GEO_UNIT = b"ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = b"ERR need numeric radius"
+GEO_NEED_WIDTH = b"ERR need numeric width"
+GEO_NEED_HEIGHT = b"ERR need numeric height"
+GEO_RADIUS_NEGATIVE = b"ERR radius cannot be negative"
+GEO_BOX_NEGATIVE = b"ERR height or width cannot be negative"
+GEO_NO_MEMBER = b"ERR could not decode requested zset member"
+GEO_COUNT = b"ERR COUNT must be > 0"
+GEO_ANY_WITHOUT_COUNT = b"ERR the ANY argument requires COUNT argument"
+GEORADIUS_STORE_WITH = (b"ERR STORE option in GEORADIUS is not compatible with "
+                        b"WITHDIST, WITHHASH and WITHCOORD options")
+GEOSEARCHSTORE_WITH = (b"ERR GEOSEARCHSTORE is not compatible with WITHDIST, "
+                       b"WITHHASH and WITHCOORD options")
+
+
+def geo_invalid_pair(lon: float, lat: float) -> CommandError:
+    """extractLongLatOrReply's "%f,%f" of the rejected coordinates."""
+    return CommandError(b"ERR invalid longitude,latitude pair %s,%s"
+                        % (b"%f" % lon, b"%f" % lat))
+
+
+def geo_need_from(cmd: bytes) -> CommandError:
+    """The command name as typed (a C string)."""
+    return CommandError(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be "
+                        b"specified for " + _sanitize(cmd.split(b"\0", 1)[0]))
+
+
+def geo_need_by(cmd: bytes) -> CommandError:
+    return CommandError(b"ERR exactly one of BYRADIUS and BYBOX can be "
+                        b"specified for " + _sanitize(cmd.split(b"\0", 1)[0]))
+
+
+# --- sorted sets (t_zset.c) -----------------------------------------------------
+ZADD_XX_NX = b"ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = b"ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = b"ERR INCR option supports a single increment-element pair"
+ZADD_NAN = b"ERR resulting score is not a number (NaN)"
+ZRANGE_NOT_FLOAT = b"ERR min or max is not a float"
+ZRANGE_NOT_LEX = b"ERR min or max not valid string range item"
+ZRANGE_LEX_WITHSCORES = b"ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZRANGE_LIMIT_RANK = (b"ERR syntax error, LIMIT is only supported in combination with "
+                     b"either BYSCORE or BYLEX")
+WEIGHT_NOT_FLOAT = b"ERR weight value is not a float"
+
+
+def zset_no_keys(fullname: str) -> CommandError:
+    return err(f"at least 1 input key is needed for '{fullname}' command")
+
+# --- transactions -------------------------------------------------------------
+NOT_IN_TRANSACTION = b"ERR Command not allowed inside a transaction"

@@ -27,6 +27,7 @@ import time
 from kvserver import REDIS_VERSION, __version__, clock, info
 from kvserver.commands import table
 from kvserver.config import Config, is_local_peer
+from kvserver.commands.connection import unwatch_all
 from kvserver.commands.table import COMMANDS
 from kvserver.dispatch import count_error, execute, reject
 from kvserver.errors import CommandError
@@ -411,6 +412,8 @@ class Server:
         if c.closed:
             return
         c.closed = True
+        if c.watching:
+            unwatch_all(c)
         for hook in self.hooks_client_freed:
             hook(c)
         self.clients.pop(c.id, None)

@@ -217,6 +217,7 @@ def by_name(name: str) -> CommandSpec | None:
 
 COMMAND_MODULES = (
     "connection", "strings", "keys", "server", "introspection", "config_cmd",
+    "transactions",
 )
 # Modules of data types still being written register themselves once present.
 OPTIONAL_MODULES = ("lists", "hashes", "sets", "zsets", "bitmaps",
