@@ -19,7 +19,7 @@ QUIT = b"QUIT\r\n"
 CLOSED = b"<closed>"
 
 
-def exchange(port: int, data: bytes, keep_open: bool = True, timeout: float = 5.0) -> bytes:
+def exchange(port: int, data: bytes, keep_open: bool = True, timeout: float = 20.0) -> bytes:
     """Send `data` on a new connection; return every reply byte, then CLOSED at EOF.
 
     With keep_open a QUIT follows `data` (the connection is expected to
