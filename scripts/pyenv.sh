@@ -20,14 +20,22 @@ apt_install() {
     fi
 }
 
+command -v python3 >/dev/null || apt_install python3 python3-venv || exit 1
+
 if [ -n "${VIRTUAL_ENV:-}" ]; then
     PY=python3
 else
-    if [ ! -x "$ROOT/.venv/bin/python" ]; then
-        python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv || exit 1
-        python3 -m venv --system-site-packages "$ROOT/.venv" || exit 1
-    fi
     PY="$ROOT/.venv/bin/python"
+    if ! "$PY" -m pip --version >/dev/null 2>&1; then
+        # Debian's python3 needs python3-venv for venv's ensurepip; a failed
+        # attempt leaves a .venv without pip behind, so start afresh.
+        rm -rf "$ROOT/.venv"
+        if ! python3 -m venv --system-site-packages "$ROOT/.venv" >/dev/null 2>&1; then
+            rm -rf "$ROOT/.venv"
+            apt_install python3-venv || exit 1
+            python3 -m venv --system-site-packages "$ROOT/.venv" || exit 1
+        fi
+    fi
 fi
 
 "$PY" -m pip install -q -e "$ROOT${KV_EXTRAS:+[$KV_EXTRAS]}" || exit 1
