@@ -33,7 +33,7 @@ def discard_transaction(c):
 
 
 @command("multi", 1, "noscript loading stale fast allow_busy",
-         acl="@fast @transaction", summary="Start a transaction block",
+         acl="@fast @transaction", summary="Mark the start of a transaction block",
          since="1.2.0", group="transactions", complexity="O(1)", args="")
 def multi(c, argv):
     if c.multi is not None:
@@ -106,7 +106,7 @@ def discard(c, argv):
          acl="@fast @transaction",
          key_specs=[{"flags": ["RO"], "begin_search": {"index": {"pos": 1}},
                      "find_keys": {"range": {"lastkey": -1, "step": 1, "limit": 0}}}],
-         summary="Monitor changes to keys to determine execution of the MULTI/EXEC block",
+         summary="Watch the given keys to determine execution of the MULTI/EXEC block",
          since="2.2.0", group="transactions",
          complexity="O(1) for every key.", args="key [key ...]")
 def watch(c, argv):
