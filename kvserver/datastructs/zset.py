@@ -1,0 +1,738 @@
+"""The sorted set type, layered as t_zset.c is: listpack, skiplist, then the API.
+
+A `ZSet` holds its contents in one slot, `_v`:
+
+- `bytes` while the set is a "listpack": `marshal.dumps(t, 2)` of one flat
+  tuple `t = (m0, ..., m[n-1], s0, ..., s[n-1])`, members first, then their
+  scores, both in the set's order: ascending score, ties broken by member
+  bytes (memcmp order), as zzlInsert keeps a listpack.  marshal packs and
+  unpacks in C, and the blob costs a few bytes per entry where Python
+  objects would cost ~60, which is what keeps many small sorted sets within
+  2x of Redis's memory.  Every read unpacks it, every write repacks it:
+  O(N) per operation with N bounded by `zset-max-listpack-entries`, as
+  Redis's listpack scans are.  A score is kept as Redis's listpack keeps it
+  (d2string): an integral score is an `int` (compact in marshal, and -0.0
+  becomes 0, exactly the sign Redis loses), any other score a `float`.
+- a `SkipList` once converted: a dict member -> score (float) plus a
+  `SortedList` of (score, member) tuples, the skiplist's order; rank, range
+  and insertion are O(log N).  Conversion happens when an insertion takes
+  the count past `zset-max-listpack-entries` or brings a member longer than
+  `zset-max-listpack-value`, and is one-way, as in Redis.  Only new sets
+  built from a result (ZRANGESTORE, Z*STORE) choose their encoding from
+  their final size (`from_pairs`).
+
+Invariants: members are distinct `bytes`; scores are never NaN; a set in
+the keyspace is never empty (commands delete emptied sets).  Commands pass
+the thresholds from the config on every write, so CONFIG SET takes effect
+at the next write, as in Redis.
+
+Lexicographic ranges assume, as Redis does, that the members they look at
+share one score.  Where they do not, a listpack gives Redis's exact answer
+(the same linear scans as zzlFirstInLexRange & co.), a skiplist the answer
+of a binary search, which for such input is as arbitrary as Redis's own.
+"""
+
+import marshal
+from bisect import bisect_left, bisect_right
+from math import inf, nextafter
+from random import random as _random
+
+from sortedcontainers import SortedList
+
+_loads = marshal.loads
+_dumps = marshal.dumps
+_EMPTY = _dumps((), 2)
+
+# ZADD flags (zsetAdd's in_flags)
+NX = 1
+XX = 2
+GT = 4
+LT = 8
+INCR = 16
+
+
+
+class _Bound:
+    """"-" or "+" in a lexicographic range (shared.minstring/maxstring):
+    a unique object, compared by identity, below or above every string."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+MINSTR = _Bound("-")
+MAXSTR = _Bound("+")
+
+
+class NanScore(Exception):
+    """An increment produced NaN (inf + -inf); nothing was changed."""
+
+
+def lp_score(s):
+    """The score as a listpack stores it: d2string turns integral values
+    into integers (so -0.0 reads back as 0); those in int32 range are kept
+    as `int`, which marshal packs in 5 bytes instead of 9."""
+    if -2147483648.0 <= s <= 2147483647.0:
+        i = int(s)
+        if i == s:
+            return i
+    return s
+
+
+_LLHALF = 4611686018427387904.0   # (double)(LLONG_MAX / 2)
+
+
+def d2string(s) -> bytes:
+    """How a listpack spells a score (ZSCAN shows it): integers within
+    LLONG_MAX/2 in decimal, anything else as %.17g."""
+    if s == inf:
+        return b"inf"
+    if s == -inf:
+        return b"-inf"
+    if -_LLHALF <= s <= _LLHALF:
+        i = int(s)
+        if i == s:
+            return b"%d" % i
+    return b"%.17g" % s
+
+
+def blob_len(blob: bytes) -> int:
+    """Entries in a listpack blob, from marshal's tuple header ('(' and a
+    4-byte little-endian count: version 2 has no small-tuple form)."""
+    return int.from_bytes(blob[1:5], "little") >> 1
+
+
+def _pack(ms, ss) -> bytes:
+    return _dumps((*ms, *ss), 2)
+
+
+# ---------------------------------------------------------------------------
+# Lexicographic range predicates (zslLexValueGteMin / LteMax, sdscmplex)
+# ---------------------------------------------------------------------------
+
+def lex_gte_min(v: bytes, lo, loex: bool) -> bool:
+    if lo is MINSTR:
+        return True
+    if lo is MAXSTR:
+        return False
+    return v > lo if loex else v >= lo
+
+
+def lex_lte_max(v: bytes, hi, hiex: bool) -> bool:
+    if hi is MAXSTR:
+        return True
+    if hi is MINSTR:
+        return False
+    return v < hi if hiex else v <= hi
+
+
+def lex_empty(lo, loex, hi, hiex) -> bool:
+    """A range that can hold nothing (the test zslIsInLexRange starts with)."""
+    if lo is hi and (lo is MINSTR or lo is MAXSTR):
+        cmp = 0
+    elif lo is MINSTR or hi is MAXSTR:
+        cmp = -1
+    elif lo is MAXSTR or hi is MINSTR:
+        cmp = 1
+    else:
+        cmp = (lo > hi) - (lo < hi)
+    return cmp > 0 or (cmp == 0 and (loex or hiex))
+
+
+def _lp_first_in_lex(ms, lo, loex, hi, hiex) -> int:
+    """zzlFirstInLexRange: index of the first member in range, or -1."""
+    n = len(ms)
+    if (not n or lex_empty(lo, loex, hi, hiex)
+            or not lex_gte_min(ms[-1], lo, loex) or not lex_lte_max(ms[0], hi, hiex)):
+        return -1
+    for i in range(n):
+        if lex_gte_min(ms[i], lo, loex):
+            return i if lex_lte_max(ms[i], hi, hiex) else -1
+    return -1
+
+
+def _lp_last_in_lex(ms, lo, loex, hi, hiex) -> int:
+    """zzlLastInLexRange: index of the last member in range, or -1."""
+    n = len(ms)
+    if (not n or lex_empty(lo, loex, hi, hiex)
+            or not lex_gte_min(ms[-1], lo, loex) or not lex_lte_max(ms[0], hi, hiex)):
+        return -1
+    for i in range(n - 1, -1, -1):
+        if lex_lte_max(ms[i], hi, hiex):
+            return i if lex_gte_min(ms[i], lo, loex) else -1
+    return -1
+
+
+# ---------------------------------------------------------------------------
+# Listpack layer: the flat tuple and working lists
+# ---------------------------------------------------------------------------
+
+def _lp_insert(ms: list, ss: list, m: bytes, s) -> None:
+    """zzlInsert: before the first entry with a greater score, or an equal
+    score and a greater member."""
+    lo = bisect_left(ss, s)
+    hi = bisect_right(ss, s, lo)
+    pos = bisect_left(ms, m, lo, hi) if hi > lo else lo
+    ms.insert(pos, m)
+    ss.insert(pos, s)
+
+
+def _score_bounds_tuple(t, n, lo, loex, hi, hiex):
+    """[a, b) of the entries of listpack tuple `t` with scores in range."""
+    a = (bisect_right if loex else bisect_left)(t, lo, n, n + n) - n
+    b = (bisect_left if hiex else bisect_right)(t, hi, n, n + n) - n
+    return a, b
+
+
+# ---------------------------------------------------------------------------
+# Skiplist layer
+# ---------------------------------------------------------------------------
+
+class SkipList:
+    """dict member -> score, and the (score, member) order."""
+
+    __slots__ = ("dict", "sl")
+
+    def __init__(self, pairs=()):
+        # `pairs`: (score, member) with float scores and distinct members
+        self.sl = SortedList(pairs)
+        self.dict = {m: s for s, m in self.sl}
+
+    def __len__(self):
+        return len(self.dict)
+
+    def score_bounds(self, lo, loex, hi, hiex):
+        """[a, b) of the ranks with scores in range.  (x,) sorts before
+        every (x, member), so bisecting it counts the scores below x; the
+        scores above x start at nextafter(x)."""
+        sl = self.sl
+        if loex:
+            a = len(sl) if lo == inf else sl.bisect_left((nextafter(lo, inf),))
+        else:
+            a = sl.bisect_left((lo,))
+        if hiex:
+            b = sl.bisect_left((hi,))
+        else:
+            b = len(sl) if hi == inf else sl.bisect_left((nextafter(hi, inf),))
+        return a, b
+
+    def lex_first(self, lo, loex) -> int:
+        """Rank of the first member >= lo (> lo when exclusive)."""
+        sl = self.sl
+        n = len(sl)
+        if lo is MINSTR:
+            return 0
+        if lo is MAXSTR or not n:
+            return n
+        s0 = sl[0][0]
+        if s0 == sl[-1][0]:
+            # one score throughout: bisect on (score, member) directly
+            return (sl.bisect_right if loex else sl.bisect_left)((s0, lo))
+        a, b = 0, n
+        while a < b:
+            mid = (a + b) >> 1
+            if lex_gte_min(sl[mid][1], lo, loex):
+                b = mid
+            else:
+                a = mid + 1
+        return a
+
+    def lex_end(self, hi, hiex) -> int:
+        """One past the rank of the last member <= hi (< hi when exclusive)."""
+        sl = self.sl
+        n = len(sl)
+        if hi is MAXSTR:
+            return n
+        if hi is MINSTR or not n:
+            return 0
+        s0 = sl[0][0]
+        if s0 == sl[-1][0]:
+            return (sl.bisect_left if hiex else sl.bisect_right)((s0, hi))
+        a, b = 0, n
+        while a < b:
+            mid = (a + b) >> 1
+            if lex_lte_max(sl[mid][1], hi, hiex):
+                a = mid + 1
+            else:
+                b = mid
+        return a
+
+    def lex_bounds(self, lo, loex, hi, hiex):
+        if lex_empty(lo, loex, hi, hiex):
+            return 0, 0
+        return self.lex_first(lo, loex), self.lex_end(hi, hiex)
+
+    def delete_ranks(self, a: int, b: int) -> int:
+        sl = self.sl
+        d = self.dict
+        for _, m in sl.islice(a, b):
+            del d[m]
+        del sl[a:b]
+        return b - a
+
+
+# ---------------------------------------------------------------------------
+# Encoding-agnostic API
+# ---------------------------------------------------------------------------
+
+class ZSet:
+    TYPE = "zset"
+    __slots__ = ("_v",)
+
+    def __init__(self, v=_EMPTY):
+        self._v = v
+
+    @classmethod
+    def new(cls, first_member: bytes, max_entries: int, max_value: int) -> "ZSet":
+        """The empty set ZADD creates: a skiplist from the start when the
+        listpack is disabled or its first member is already too long."""
+        if max_entries == 0 or len(first_member) > max_value:
+            return cls(SkipList())
+        return cls()
+
+    @classmethod
+    def from_pairs(cls, ms, ss, max_entries: int, max_value: int) -> "ZSet":
+        """A new set from members and scores already in order (a range or
+        a sorted result): a listpack if it fits, as ZRANGESTORE's listpack
+        with conversions and zsetConvertToListpackIfNeeded decide."""
+        if len(ms) <= max_entries and (not ms or max(map(len, ms)) <= max_value):
+            return cls(_pack(ms, [lp_score(s) for s in ss]))
+        return cls(SkipList(zip(map(float, ss), ms)))
+
+    def encoding(self) -> str:
+        return "listpack" if type(self._v) is bytes else "skiplist"
+
+    def is_listpack(self) -> bool:
+        return type(self._v) is bytes
+
+    def __len__(self):
+        v = self._v
+        if type(v) is bytes:
+            return int.from_bytes(v[1:5], "little") >> 1
+        return len(v.dict)
+
+    def convert(self):
+        """zsetConvert: listpack to skiplist."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            self._v = SkipList(zip(map(float, t[n:]), t[:n]))
+
+    def copy(self) -> "ZSet":
+        """zsetDup: same encoding, same contents (COPY)."""
+        v = self._v
+        if type(v) is bytes:
+            return ZSet(v)
+        return ZSet(SkipList(v.sl))
+
+    # --- whole-set views -----------------------------------------------------
+    def pairs(self):
+        """(members, scores) in order, as two sequences."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            return t[:n], t[n:]
+        sl = v.sl
+        return [x[1] for x in sl], [x[0] for x in sl]
+
+    def items(self):
+        """(member, score) pairs in order (DEBUG DIGEST)."""
+        ms, ss = self.pairs()
+        return zip(ms, ss)
+
+    def as_dict(self) -> dict:
+        """member -> score; the live dict for a skiplist (do not modify)."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            return dict(zip(t[:n], t[n:]))
+        return v.dict
+
+    def table(self):
+        """The member -> score dict while skiplist-encoded (ZSCAN), else None."""
+        v = self._v
+        return None if type(v) is bytes else v.dict
+
+    # --- point reads ---------------------------------------------------------
+    def score(self, m):
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            try:
+                return t[n + t.index(m, 0, n)]
+            except ValueError:
+                return None
+        return v.dict.get(m)
+
+    def rank(self, m, reverse: bool):
+        """zsetRank: 0-based rank, or None if `m` is not a member."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            try:
+                i = t.index(m, 0, n)
+            except ValueError:
+                return None
+        else:
+            s = v.dict.get(m)
+            if s is None:
+                return None
+            n = len(v.dict)
+            i = v.sl.bisect_left((s, m))
+        return n - 1 - i if reverse else i
+
+    # --- ZADD ----------------------------------------------------------------
+    def add(self, scores, members, flags: int, max_entries: int, max_value: int):
+        """zsetAdd for each (score, member) pair in turn.
+
+        Returns (added, updated, processed, last_score): the counters
+        zaddGenericCommand keeps, and the final score of the last processed
+        element (what ZADD INCR replies).  Raises NanScore if an increment
+        gives NaN; INCR takes a single pair, so nothing has changed then."""
+        added = updated = processed = 0
+        newscore = None
+        v = self._v
+        k = len(members)
+        j = 0
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            ms = list(t[:n])
+            ss = list(t[n:])
+            dirty = False
+            while j < k:
+                m = members[j]
+                s = scores[j]
+                j += 1
+                try:
+                    i = ms.index(m)
+                except ValueError:
+                    i = -1
+                if i >= 0:
+                    if flags & NX:
+                        continue
+                    cur = ss[i]
+                    if flags & INCR:
+                        s += cur
+                        if s != s:
+                            raise NanScore()
+                    if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+                        continue
+                    processed += 1
+                    newscore = s
+                    if s != cur:
+                        del ms[i]
+                        del ss[i]
+                        _lp_insert(ms, ss, m, lp_score(s))
+                        updated += 1
+                        dirty = True
+                elif not flags & XX:
+                    if len(ms) >= max_entries or len(m) > max_value:
+                        # convert, then this pair and the rest go to the skiplist
+                        v = SkipList(zip(map(float, ss), ms))
+                        self._v = v
+                        j -= 1
+                        break
+                    _lp_insert(ms, ss, m, lp_score(s))
+                    added += 1
+                    processed += 1
+                    newscore = s
+                    dirty = True
+            else:
+                if dirty:
+                    self._v = _pack(ms, ss)
+                return added, updated, processed, newscore
+        d = v.dict
+        sl = v.sl
+        while j < k:
+            m = members[j]
+            s = scores[j]
+            j += 1
+            cur = d.get(m)
+            if cur is not None:
+                if flags & NX:
+                    continue
+                if flags & INCR:
+                    s += cur
+                    if s != s:
+                        raise NanScore()
+                if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+                    continue
+                processed += 1
+                newscore = s
+                if s != cur:
+                    sl.remove((cur, m))
+                    sl.add((s, m))
+                    d[m] = s
+                    updated += 1
+            elif not flags & XX:
+                s = float(s)
+                d[m] = s
+                sl.add((s, m))
+                added += 1
+                processed += 1
+                newscore = s
+        return added, updated, processed, newscore
+
+    # --- removal -------------------------------------------------------------
+    def delete(self, members) -> int:
+        """ZREM: remove `members`; returns how many were there."""
+        v = self._v
+        deleted = 0
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            ms = list(t[:n])
+            ss = None
+            for m in members:
+                try:
+                    i = ms.index(m)
+                except ValueError:
+                    continue
+                if ss is None:
+                    ss = list(t[n:])
+                del ms[i]
+                del ss[i]
+                deleted += 1
+                if not ms:
+                    break
+            if deleted:
+                self._v = _pack(ms, ss)
+            return deleted
+        d = v.dict
+        sl = v.sl
+        for m in members:
+            s = d.pop(m, None)
+            if s is not None:
+                sl.remove((s, m))
+                deleted += 1
+                if not d:
+                    break
+        return deleted
+
+    def delete_rank_range(self, a: int, b: int) -> int:
+        """Remove ranks [a, b) (0 <= a < b <= len)."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            self._v = _dumps(t[:a] + t[b:n + a] + t[n + b:], 2)
+            return b - a
+        return v.delete_ranks(a, b)
+
+    def delete_score_range(self, lo, loex, hi, hiex) -> int:
+        a, b = self.score_bounds(lo, loex, hi, hiex)
+        if a >= b:
+            return 0
+        return self.delete_rank_range(a, b)
+
+    def delete_lex_range(self, lo, loex, hi, hiex) -> int:
+        """zzlDeleteRangeByLex / zslDeleteRangeByLex: from the first member
+        in range, delete while members stay <= max."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            ms = t[:n]
+            a = _lp_first_in_lex(ms, lo, loex, hi, hiex)
+            if a < 0:
+                return 0
+            b = a
+            while b < n and lex_lte_max(ms[b], hi, hiex):
+                b += 1
+        else:
+            a = v.lex_first(lo, loex)
+            b = max(a, v.lex_end(hi, hiex))
+            if a >= b:
+                return 0
+        return self.delete_rank_range(a, b)
+
+    def pop(self, maximum: bool, count: int):
+        """ZPOPMIN/ZPOPMAX: remove up to `count` members from one end;
+        returns (members, scores) in popping order."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            if count > n:
+                count = n
+            if maximum:
+                ms = t[n - 1:n - 1 - count:-1] if count < n else t[n - 1::-1]
+                ss = t[n + n - 1:n + n - 1 - count:-1]
+                self._v = _dumps(t[:n - count] + t[n:n + n - count], 2)
+            else:
+                ms = t[:count]
+                ss = t[n:n + count]
+                self._v = _dumps(t[count:n] + t[n + count:], 2)
+            return ms, ss
+        d = v.dict
+        sl = v.sl
+        n = len(sl)
+        if count > n:
+            count = n
+        if maximum:
+            items = list(sl.islice(n - count, n, reverse=True))
+            del sl[n - count:]
+        else:
+            items = list(sl.islice(0, count))
+            del sl[:count]
+        ms = [x[1] for x in items]
+        for m in ms:
+            del d[m]
+        return ms, [x[0] for x in items]
+
+    # --- ranges --------------------------------------------------------------
+    def rank_range(self, start: int, end: int, reverse: bool):
+        """Ranks start..end inclusive (sanitised by the caller), counted
+        from the top when `reverse`; (members, scores) in reply order."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            if reverse:
+                a = n - 1 - end
+                b = n - start
+                return t[a:b][::-1], t[n + a:n + b][::-1]
+            return t[start:end + 1], t[n + start:n + end + 1]
+        sl = v.sl
+        if reverse:
+            n = len(sl)
+            items = list(sl.islice(n - 1 - end, n - start, reverse=True))
+        else:
+            items = list(sl.islice(start, end + 1))
+        return [x[1] for x in items], [x[0] for x in items]
+
+    def score_bounds(self, lo, loex, hi, hiex):
+        """[a, b) of the ranks whose scores are in range (a >= b: none)."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            return _score_bounds_tuple(t, len(t) >> 1, lo, loex, hi, hiex)
+        return v.score_bounds(lo, loex, hi, hiex)
+
+    def count_score(self, lo, loex, hi, hiex) -> int:
+        a, b = self.score_bounds(lo, loex, hi, hiex)
+        return b - a if b > a else 0
+
+    def score_range(self, lo, loex, hi, hiex, reverse: bool, offset: int, limit: int):
+        """genericZrangebyscoreCommand: (members, scores) in reply order.
+        A negative offset walks off the end (nothing), a negative limit
+        means no limit, as Redis's loops make them."""
+        if offset < 0:
+            return (), ()
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            a, b = _score_bounds_tuple(t, n, lo, loex, hi, hiex)
+            if a >= b:
+                return (), ()
+            if reverse:
+                hi_i = b - offset
+                lo_i = a if limit < 0 else max(a, hi_i - limit)
+                if hi_i <= lo_i:
+                    return (), ()
+                return t[lo_i:hi_i][::-1], t[n + lo_i:n + hi_i][::-1]
+            lo_i = a + offset
+            hi_i = b if limit < 0 else min(b, lo_i + limit)
+            if hi_i <= lo_i:
+                return (), ()
+            return t[lo_i:hi_i], t[n + lo_i:n + hi_i]
+        a, b = v.score_bounds(lo, loex, hi, hiex)
+        return _sl_slice(v.sl, a, b, reverse, offset, limit)
+
+    def count_lex(self, lo, loex, hi, hiex) -> int:
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            ms = t[:n]
+            i = _lp_first_in_lex(ms, lo, loex, hi, hiex)
+            if i < 0:
+                return 0
+            count = 0
+            while i < n and lex_lte_max(ms[i], hi, hiex):
+                count += 1
+                i += 1
+            return count
+        a, b = v.lex_bounds(lo, loex, hi, hiex)
+        return b - a if b > a else 0
+
+    def lex_range(self, lo, loex, hi, hiex, reverse: bool, offset: int, limit: int):
+        """genericZrangebylexCommand: (members, scores) in reply order."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            ms = t[:n]
+            out = []
+            if offset < 0:
+                return out, out
+            if reverse:
+                i = _lp_last_in_lex(ms, lo, loex, hi, hiex)
+                if i < 0:
+                    return out, out
+                i -= offset
+                while i >= 0 and limit and lex_gte_min(ms[i], lo, loex):
+                    out.append(i)
+                    i -= 1
+                    limit -= 1
+            else:
+                i = _lp_first_in_lex(ms, lo, loex, hi, hiex)
+                if i < 0:
+                    return out, out
+                i += offset
+                while i < n and limit and lex_lte_max(ms[i], hi, hiex):
+                    out.append(i)
+                    i += 1
+                    limit -= 1
+            return [ms[i] for i in out], [t[n + i] for i in out]
+        if offset < 0:
+            return (), ()
+        a, b = v.lex_bounds(lo, loex, hi, hiex)
+        return _sl_slice(v.sl, a, b, reverse, offset, limit)
+
+    # --- random access -------------------------------------------------------
+    def random_pair(self):
+        """One (member, score), uniformly."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            i = int(_random() * n)
+            return t[i], t[n + i]
+        sl = v.sl
+        s, m = sl[int(_random() * len(sl))]
+        return m, s
+
+    def __repr__(self):
+        ms, ss = self.pairs()
+        return f"<ZSet {self.encoding()} {list(zip(ms, ss))!r}>"
+
+
+def _sl_slice(sl, a: int, b: int, reverse: bool, offset: int, limit: int):
+    """Ranks [a, b) after skipping `offset` from the start of the walk and
+    taking at most `limit` (negative: all)."""
+    if reverse:
+        hi = b - offset
+        lo = a if limit < 0 else max(a, hi - limit)
+        if hi <= lo:
+            return (), ()
+        items = list(sl.islice(lo, hi, reverse=True))
+    else:
+        lo = a + offset
+        hi = b if limit < 0 else min(b, lo + limit)
+        if hi <= lo:
+            return (), ()
+        items = list(sl.islice(lo, hi))
+    return [x[1] for x in items], [x[0] for x in items]
