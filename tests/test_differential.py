@@ -12,7 +12,8 @@ byte for byte, except:
 
 Expiry times are relative and far enough away (or zero/negative/absolute
 past) that nothing can expire between the two servers seeing a command.
-Each machine starts from FLUSHALL on both servers.
+Each machine starts from FLUSHALL on both servers; the RESP3 variants
+switch both connections to RESP3 with HELLO 3 first.
 """
 
 import pytest
@@ -242,7 +243,7 @@ def same(mode, argv, a: bytes, b: bytes) -> bool:
 
 class Differential(RuleBasedStateMachine):
     kv_port = real_port = None
-    groups = GROUPS
+    resp = 2
 
     def __init__(self):
         super().__init__()
@@ -251,6 +252,9 @@ class Differential(RuleBasedStateMachine):
         self.log = []
         for c in (self.kv, self.real):
             assert c.call("FLUSHALL") == b"+OK\r\n"
+            if self.resp == 3:
+                # the HELLO reply holds the connection id, which differs
+                assert c.call("HELLO", "3").startswith(b"%7\r\n")
 
     def teardown(self):
         self.kv.close()
@@ -265,7 +269,7 @@ class Differential(RuleBasedStateMachine):
             f"\n  after    {self.log[-12:-1]!r}")
 
 
-def machine(groups, kv_port, real_port):
+def machine(groups, kv_port, real_port, resp=2):
     strategy = commands(groups)
 
     class M(Differential):
@@ -273,8 +277,8 @@ def machine(groups, kv_port, real_port):
         def step(self, cmd):
             self.send(*cmd)
 
-    M.kv_port, M.real_port = kv_port, real_port
-    M.__name__ = "Differential_" + "_".join(groups)
+    M.kv_port, M.real_port, M.resp = kv_port, real_port, resp
+    M.__name__ = f"Differential_resp{resp}_" + "_".join(groups)
     return M
 
 
@@ -295,6 +299,14 @@ SETTINGS = settings(max_examples=50, stateful_step_count=30, deadline=None,
 ], ids="+".join)
 def test_random_sequences(kv_port, real_port, r, real, groups):
     run_state_machine_as_test(machine(groups, kv_port, real_port), settings=SETTINGS)
+
+
+@pytest.mark.parametrize("groups", [
+    ("strings", "keys", "errors"),
+    ("strings", "keys", "lists", "hashes", "sets", "zsets"),
+], ids="+".join)
+def test_random_sequences_resp3(kv_port, real_port, r, real, groups):
+    run_state_machine_as_test(machine(groups, kv_port, real_port, resp=3), settings=SETTINGS)
 
 
 @settings(max_examples=300, deadline=None)

@@ -274,8 +274,20 @@ def test_interactive_session(ports):
 # ---------------------------------------------------------------------------
 
 def bench(port, *args, timeout=300):
+    """Run redis-benchmark; (rc, stdout, stderr).
+
+    redis-benchmark counts error replies as replies, so the server's own
+    error counter must stay at zero across the run.
+    """
+    import redis
+    c = redis.Redis(port=port)
+    c.config_resetstat()
     p = subprocess.run(["redis-benchmark", "-p", str(port), *args],
                        capture_output=True, timeout=timeout)
+    errors = c.info("stats")["total_error_replies"]
+    errorstats = c.info("errorstats")
+    c.close()
+    assert errors == 0, f"redis-benchmark {args} got error replies: {errorstats}"
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -307,3 +319,16 @@ def test_benchmark_csv_random_keys(ports, r):
     assert 0 < r.dbsize() <= 1000
     key = r.randomkey()
     assert re.fullmatch(rb"key:\d{12}", key) and len(r.get(key)) == 64
+
+
+def test_benchmark_default_tests(ports, r):
+    # every test redis-benchmark runs when given no -t (lists, sets, hashes, zsets...)
+    rc, out, err = bench(ports[0], "-n", "1000", "-c", "10", "-q")
+    assert rc == 0 and err == "", (out, err)
+    names = [m.group(1) for m in re.finditer(r"([^\r\n]+?): [\d.]+ requests per second", out)]
+    expected = ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPUSH", "LPOP",
+                "RPOP", "SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN",
+                "LPUSH (needed to benchmark LRANGE)", "LRANGE_100 (first 100 elements)",
+                "LRANGE_300 (first 300 elements)", "LRANGE_500 (first 500 elements)",
+                "LRANGE_600 (first 600 elements)", "MSET (10 keys)"]
+    assert [n.strip() for n in names] == expected, out
