@@ -41,6 +41,7 @@ def benchmark(server: Server, test: str, requests: int, clients: int, pipeline: 
     """One redis-benchmark run of one test; requests/s and server CPU µs/request."""
     cmd = ["redis-benchmark", "-p", str(server.port), "-t", test.lower(), "-n", str(requests),
            "-c", str(clients), "-P", str(pipeline), "--csv"]
+    errors0 = server.error_replies()
     cpu0 = server.cpu_seconds()
     t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
@@ -48,6 +49,8 @@ def benchmark(server: Server, test: str, requests: int, clients: int, pipeline: 
     cpu = server.cpu_seconds() - cpu0
     if p.returncode != 0 or p.stderr.strip():
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
+    if server.error_replies() != errors0:
+        raise RuntimeError(f"{server.kind} answered {test} with errors")
     rows = list(csv.reader(io.StringIO(p.stdout)))
     header, data = rows[0], [r for r in rows[1:] if r]
     if len(data) != 1:

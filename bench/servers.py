@@ -94,6 +94,13 @@ class Server:
                     return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
 
+    def error_replies(self) -> int:
+        """INFO stats total_error_replies: redis-benchmark counts errors as replies."""
+        for line in self.call("INFO", "stats").splitlines():
+            if line.startswith(b"total_error_replies:"):
+                return int(line.split(b":")[1])
+        raise RuntimeError(f"{self.kind}: no total_error_replies in INFO stats")
+
     def call(self, *args: str) -> bytes:
         """One command through redis-cli (raw output)."""
         return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True,
