@@ -170,6 +170,9 @@ VOCABULARY = [
     ("zsets", seq("ZADD", KEY, SCORE, MEMBER, many(SCORE, MEMBER)), EXACT),
     ("zsets", seq("ZRANGE", KEY, SMALL_INT, SMALL_INT, opt("WITHSCORES")), EXACT),
     ("zsets", seq("ZSCORE", KEY, MEMBER), EXACT),
+    # transactions: queued commands, EXEC's array of replies, WATCH aborts
+    ("transactions", seq(one_of("MULTI", "EXEC", "DISCARD", "UNWATCH")), EXACT),
+    ("transactions", seq("WATCH", KEY, many(KEY, max_size=2)), EXACT),
 ]
 
 GROUPS = sorted({g for g, _, _ in VOCABULARY})
@@ -295,7 +298,8 @@ SETTINGS = settings(max_examples=50, stateful_step_count=30, deadline=None,
     ("strings", "keys", "hashes"),
     ("strings", "keys", "sets"),
     ("strings", "keys", "zsets"),
-    ("strings", "keys", "errors", "lists", "hashes", "sets", "zsets"),
+    ("strings", "keys", "transactions"),
+    ("strings", "keys", "errors", "lists", "hashes", "sets", "zsets", "transactions"),
 ], ids="+".join)
 def test_random_sequences(kv_port, real_port, r, real, groups):
     run_state_machine_as_test(machine(groups, kv_port, real_port), settings=SETTINGS)
