@@ -126,7 +126,7 @@ def markdown(result: dict) -> str:
         f"redis-server {result['redis_version']}; kvserver {result['kvserver_commit']}; "
         f"{result['date']}.",
         "",
-        "| test | -P | kvserver req/s | redis req/s | kvserver/redis | "
+        "| test | -P | kvserver req/s | redis req/s | req/s kvserver/redis | "
         "kvserver CPU µs/req | redis CPU µs/req | CPU kvserver/redis |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
