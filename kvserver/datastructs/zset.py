@@ -297,11 +297,14 @@ class ZSet:
 
     @classmethod
     def from_pairs(cls, ms, ss, max_entries: int, max_value: int) -> "ZSet":
-        """A new set from members and scores already in order (a range or
-        a sorted result): a listpack if it fits, as ZRANGESTORE's listpack
-        with conversions and zsetConvertToListpackIfNeeded decide."""
+        """A new set from distinct members and their scores, in any order
+        (a reversed range, GEO results): a listpack if it fits, as
+        ZRANGESTORE's listpack with conversions and
+        zsetConvertToListpackIfNeeded decide."""
         if len(ms) <= max_entries and (not ms or max(map(len, ms)) <= max_value):
-            return cls(_pack(ms, [lp_score(s) for s in ss]))
+            # sorted() is linear on the usual already-ordered input
+            items = sorted(zip([lp_score(s) for s in ss], ms))
+            return cls(_dumps((*[x[1] for x in items], *[x[0] for x in items]), 2))
         return cls(SkipList(zip(map(float, ss), ms)))
 
     def encoding(self) -> str:
