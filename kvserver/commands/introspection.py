@@ -460,7 +460,11 @@ def command_keys(spec, argv):
         return [(argv[i], f) for i, f in variable(argv)]
     if spec.getkeys is not None:
         # a getkeys function names keys, not positions; their flags are
-        # those of the command's first key spec
+        # those of the command's first key spec, unless the function has a
+        # `with_flags` twin giving (key, flags) pairs (SORT's STORE key)
+        with_flags = getattr(spec.getkeys, "with_flags", None)
+        if with_flags is not None:
+            return with_flags(argv)
         flags = specs[0].flags if specs else ()
         return [(k, flags) for k in spec.getkeys(argv)]
     return None
