@@ -35,7 +35,7 @@ from kvserver.datastructs.set import Set
 from kvserver.datastructs.zset import (INCR, GT, LT, MAXSTR, MINSTR, NX, XX,
                                        NanScore, ZSet, d2string)
 from kvserver.errors import CommandError
-from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, ZERO,
+from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, ONE, ZERO,
                                array_header, bulk, format_double, integer,
                                strict_int)
 from kvserver.scan import parse_cursor, scan as scan_step
@@ -122,7 +122,7 @@ def parse_double(a: bytes):
             return None
         # an inf spelled out is fine, one from overflow is ERANGE
         return v if b"n" in a or b"N" in a else None
-    if v == 0 and _nonzero_mantissa(a):
+    if v == 0 and a.strip(b"+-0.") and _nonzero_mantissa(a):
         return None
     return v
 
@@ -304,10 +304,10 @@ def _zadd(c, argv, flags: int) -> bytes:
     opts = _ZADD_OPTS
     while i < argc:
         o = argv[i]
+        if o and o[0] < 65:
+            break       # digits, signs, '.': a score, never an option
         f = opts.get(o)
         if f is None:
-            if len(o) > 4 and b"\0" not in o:
-                break
             f = opts.get(_opt(o))
             if f is None:
                 break
@@ -330,6 +330,8 @@ def _zadd(c, argv, flags: int) -> bytes:
         s = parse_double(argv[i])
         if s is None:
             raise CommandError(errors.NOT_FLOAT)
+        if not flags:
+            return _zadd1(c, argv[1], s, argv[i + 1], ch)
         scores = (s,)
         members = (argv[i + 1],)
     else:
@@ -367,6 +369,24 @@ def _zadd(c, argv, flags: int) -> bytes:
             return double(newscore, c.resp)
         return NULL3 if c.resp == 3 else NULL2
     return integer(added + updated if ch else added)
+
+
+def _zadd1(c, key, s, m, ch: bool) -> bytes:
+    """The plain ZADD key score member (redis-benchmark's ZADD)."""
+    db = c.db
+    cfg = c.server.config
+    zs = db.lookup_typed(key, _Z, False)
+    if zs is None:
+        zs = ZSet.new(m, cfg.zset_max_listpack_entries, cfg.zset_max_listpack_value)
+        db.set(key, zs)
+    r = zs.add1(s, m, cfg.zset_max_listpack_entries, cfg.zset_max_listpack_value)
+    if r:
+        c.server.keyspace.dirty += 1
+        if db.watched:
+            db.touch(key)
+        if r == 1 or ch:
+            return ONE
+    return ZERO
 
 
 @command("zrem", -3, "write fast", acl="@write @sortedset @fast",

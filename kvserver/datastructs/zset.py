@@ -395,6 +395,49 @@ class ZSet:
         return n - 1 - i if reverse else i
 
     # --- ZADD ----------------------------------------------------------------
+    def add1(self, s, m, max_entries: int, max_value: int) -> int:
+        """zsetAdd of one pair without flags (the plain ZADD, ZADD CH):
+        0 if nothing changed, 1 if added, 2 if the score was updated.  The
+        listpack is edited as a tuple, without the working lists of `add`."""
+        v = self._v
+        if type(v) is bytes:
+            t = _loads(v)
+            n = len(t) >> 1
+            try:
+                i = t.index(m, 0, n)
+            except ValueError:
+                if n >= max_entries or len(m) > max_value:
+                    self.convert()
+                    return self.add1(s, m, max_entries, max_value)
+                r = 1
+            else:
+                if s == t[n + i]:
+                    return 0
+                t = t[:i] + t[i + 1:n + i] + t[n + i + 1:]
+                n -= 1
+                r = 2
+            ls = lp_score(s)
+            end = n + n
+            lo = bisect_left(t, ls, n, end)
+            hi = bisect_right(t, ls, lo, end)
+            pos = bisect_left(t, m, lo - n, hi - n) if hi > lo else lo - n
+            self._v = _dumps(t[:pos] + (m,) + t[pos:n + pos] + (ls,) + t[n + pos:], 2)
+            return r
+        d = v.dict
+        cur = d.get(m)
+        if cur is None:
+            s = float(s)
+            d[m] = s
+            v.sl.add((s, m))
+            return 1
+        if s == cur:
+            return 0
+        sl = v.sl
+        sl.remove((cur, m))
+        sl.add((s, m))
+        d[m] = s
+        return 2
+
     def add(self, scores, members, flags: int, max_entries: int, max_value: int):
         """zsetAdd for each (score, member) pair in turn.
 
@@ -580,6 +623,10 @@ class ZSet:
             return ms, ss
         d = v.dict
         sl = v.sl
+        if count == 1 and sl:
+            s, m = sl.pop(-1 if maximum else 0)
+            del d[m]
+            return (m,), (s,)
         n = len(sl)
         if count > n:
             count = n
