@@ -241,10 +241,11 @@ def _option(arg: bytes) -> bytes:
     return _cstr(arg).lower()
 
 
-def lookup_by_pattern(db, pattern: bytes, subst: bytes, read: bool):
+def lookup_by_pattern(db, pattern: bytes, subst: bytes):
     """lookupKeyByPattern: `#` is the element itself; otherwise the first
     '*' is replaced by the element, and `key->field` reads a hash field.
-    Returns the string value, or None (no '*', no key, wrong type)."""
+    Returns the string value, or None (no '*', no key, wrong type).  Keys
+    are read with lookupKeyRead (hits and misses counted), STORE or not."""
     cpat = _cstr(pattern)
     if cpat == b"#":
         return subst
@@ -258,7 +259,7 @@ def lookup_by_pattern(db, pattern: bytes, subst: bytes, read: bool):
     else:
         keyname = pattern[:p] + subst + pattern[p + 1:]
         field = None
-    v = db.lookup_read(keyname) if read else db.lookup(keyname)
+    v = db.lookup_read(keyname)
     if v is None:
         return None
     if field is not None:
@@ -318,9 +319,7 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
         j += 1
 
     db = c.db
-    read = storekey is None
-    key = argv[1]
-    sortval = db.lookup_read(key) if read else db.lookup(key)
+    sortval = db.lookup_read(argv[1])
     if sortval is not None and type(sortval) not in _SORTABLE:
         raise CommandError(errors.WRONGTYPE)
     kind = type(sortval)
@@ -373,7 +372,7 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
             if sortby is not None:
                 keys = []
                 for e in vector:
-                    v = lookup_by_pattern(db, sortby, e, read)
+                    v = lookup_by_pattern(db, sortby, e)
                     if v is None:
                         keys.append((0, b""))
                     else:
@@ -387,7 +386,7 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
             keys = []
             for e in vector:
                 if sortby is not None:
-                    v = lookup_by_pattern(db, sortby, e, read)
+                    v = lookup_by_pattern(db, sortby, e)
                     score = 0.0 if v is None else _sort_score(v)
                 else:
                     score = _sort_score(e)
@@ -417,7 +416,7 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
             if not gets:
                 out.append(bulk(e))
             for pattern in gets:
-                v = lookup_by_pattern(db, pattern, e, True)
+                v = lookup_by_pattern(db, pattern, e)
                 out.append(nil if v is None else bulk(_as_bytes(v)))
         return b"".join(out)
 
@@ -425,7 +424,7 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
         values = []
         for e in vector[start:end + 1]:
             for pattern in gets:
-                v = lookup_by_pattern(db, pattern, e, False)
+                v = lookup_by_pattern(db, pattern, e)
                 values.append(b"" if v is None else _as_bytes(v))
     else:
         values = vector[start:end + 1]
