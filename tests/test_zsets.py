@@ -20,6 +20,7 @@ against the real redis-server 7.0, byte for byte.
 """
 
 import math
+import os
 import random
 import time
 
@@ -34,6 +35,8 @@ from kvserver.errors import CommandError
 
 INF = math.inf
 THRESHOLDS = (("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"))
+# more random sequences on demand: ZSET_SEEDS=300 python -m pytest tests/test_zsets.py
+SEEDS = int(os.environ.get("ZSET_SEEDS", "8"))
 
 
 def resp3(diff):
@@ -1000,7 +1003,7 @@ def _random_command(rng):
     return ("object", "encoding", r(SCORE_KEYS + LEX_KEYS))
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ZSEEDS", "8"))))
+@pytest.mark.parametrize("seed", range(SEEDS))
 def test_random_sequences(diff, thresholds, seed):
     rng = random.Random(seed)
     d = diff
