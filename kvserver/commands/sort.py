@@ -86,15 +86,30 @@ def strtod(s) -> tuple:
             v = float.fromhex(num.decode())
         except OverflowError:
             return (-_INF if num[:1] == b"-" else _INF), m.end(), True
-        if -_DBL_MIN < v < _DBL_MIN and Fraction(v) != _hex_exact(num):
+        if -_DBL_MIN < v < _DBL_MIN and _inexact(v, num, True):
             return v, m.end(), True
         return v, m.end(), False
     v = float(num)
     if v == _INF or v == -_INF:
         return v, m.end(), True
-    if -_DBL_MIN < v < _DBL_MIN and Fraction(v) != Fraction(num.decode()):
+    if -_DBL_MIN < v < _DBL_MIN and _inexact(v, num, False):
         return v, m.end(), True
     return v, m.end(), False
+
+
+def _inexact(v: float, num: bytes, hexa: bool) -> bool:
+    """Whether a result below DBL_MIN differs from the number written.  A
+    zero result is inexact exactly when the mantissa has a non-zero digit
+    (no exact arithmetic then: the exponent may be huge); a subnormal one
+    bounds the exponent, so the exact comparison stays cheap."""
+    mant = num.lower().lstrip(b"+-")
+    if hexa:
+        mant = mant[2:].partition(b"p")[0]
+    else:
+        mant = mant.partition(b"e")[0]
+    if v == 0:
+        return mant.strip(b"0.") != b""
+    return Fraction(v) != (_hex_exact(num) if hexa else Fraction(num.decode()))
 
 
 def double_arg(arg: bytes, msg: bytes = errors.NOT_FLOAT) -> float:
