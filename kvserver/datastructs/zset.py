@@ -51,10 +51,10 @@ LT = 8
 INCR = 16
 
 
-
 class _Bound:
-    """"-" or "+" in a lexicographic range (shared.minstring/maxstring):
-    a unique object, compared by identity, below or above every string."""
+    """The "-" or "+" of a lexicographic range (shared.minstring and
+    maxstring): a unique object, compared by identity, below or above
+    every string."""
 
     __slots__ = ("name",)
 
