@@ -94,6 +94,12 @@ def both(kv_port, real_port, r, real):
     b"*2\r\n$4\r\nECHO\r\n$10\r\n\r\n\x00\x01\xff\xfe\r\n\r\n\r\n",
     b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nPING\r\n",
     b"SET key value\r\nGET key\r\nGET nokey\r\n",
+    # inline commands that look like RESP replies, after a multibulk one
+    b"*1\r\n$4\r\nPING\r\n-ERR x\r\n",
+    b"*1\r\n$4\r\nPING\r\n+OK\r\n",
+    b"*1\r\n$4\r\nPING\r\n:1\r\n",
+    b"*1\r\n$4\r\nPING\r\n$1\r\nx\r\n",
+    b"*1\r\n$4\r\nPING\r\n_\r\n,1.5\r\n#t\r\n",
     b"NOSUCHCOMMAND a b c\r\n",
     b'ECHO ""\r\n',
     b"ECHO ''\r\n",

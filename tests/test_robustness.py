@@ -145,6 +145,8 @@ def test_junk_after_valid_commands_in_one_write(srv, watcher):
     b"*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
     b"*1\r\n~1\r\n$1\r\na\r\n",
     b">1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n-ERR x\r\n",
+    b"*1\r\n$0\r\n\r\n-\r\n",
 ], ids=lambda d: repr(d[:24]))
 def test_crafted_frames(srv, watcher, data):
     for rst in (False, True):
