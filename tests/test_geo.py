@@ -259,6 +259,36 @@ def test_geoadd_encodings(diff):
         diff.call(*cmd)
 
 
+def test_geoadd_encoding_config(diff):
+    try:
+        for cmd in [
+            ("CONFIG", "SET", "zset-max-listpack-entries", "0"),
+            ("GEOADD", "a", "1", "1", "m"),
+            ("OBJECT", "ENCODING", "a"),
+            ("CONFIG", "SET", "zset-max-listpack-entries", "2", "zset-max-listpack-value", "3"),
+            ("GEOADD", "b", "1", "1", "m", "2", "2", "n"),
+            ("OBJECT", "ENCODING", "b"),
+            ("GEOADD", "b", "3", "3", "o"),
+            ("OBJECT", "ENCODING", "b"),
+            ("GEOADD", "c", "1", "1", "long"),
+            ("OBJECT", "ENCODING", "c"),
+            ("GEOADD", "c2", "1", "1", "abc", "1", "1", "long"),
+            ("OBJECT", "ENCODING", "c2"),
+            ("GEOSEARCHSTORE", "d", "b", "FROMLONLAT", "2", "2", "BYRADIUS", "200", "km"),
+            ("OBJECT", "ENCODING", "d"),
+            ("GEOSEARCHSTORE", "d", "b", "FROMLONLAT", "2", "2", "BYRADIUS", "200", "km",
+             "COUNT", "2"),
+            ("OBJECT", "ENCODING", "d"),
+            ("GEOSEARCHSTORE", "d", "c2", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"),
+            ("OBJECT", "ENCODING", "d"),
+        ]:
+            diff.call(*cmd)
+    finally:
+        for conn in (diff.kv, diff.real):
+            conn.call("CONFIG", "SET", "zset-max-listpack-entries", "128",
+                      "zset-max-listpack-value", "64")
+
+
 def test_geopos_geohash_geodist(diff):
     load_sicily(diff)
     diff.call("GEOADD", "Sicily", "-122.27652", "37.805186", "Oakland",

@@ -79,6 +79,10 @@ def test_strtod_consumes_like_glibc():
     assert strtod(b"2.2250738585072014e-308")[2] is False
     v, end, erange = strtod(b"nan(123)")
     assert v != v and end == 8 and not erange
+    # underflow to zero is decided without exact arithmetic on the exponent
+    assert strtod(b"1e-999999999") == (0.0, 12, True)
+    assert strtod(b"0x1p-999999999") == (0.0, 14, True)
+    assert strtod(b"0.000e-999999999") == (0.0, 16, False)
 
 
 # ---------------------------------------------------------------------------
@@ -115,7 +119,7 @@ def test_errors(diff, cmd):
     "0x1.8p-1073", "0x1p-1080", "0x1p2000", "2.2250738585072011e-308", "+4", ".5",
     "5.", "1e", "1e+", "0x", "0x.8", "- 5", "+-1", "1_000", "١", "12\x00abc",
     "\x0012", "\t5", "5\n", "\v5", "0X1P3", "00012", "-0", "9007199254740993",
-    "99999999999999999999999",
+    "99999999999999999999999", "1e-999999999", "0x1p-99999999", "1e999999999",
 ])
 def test_score_conversion(diff, v):
     diff.call("RPUSH", "l", "10", v, "-3")
