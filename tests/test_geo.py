@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from kvserver import geohash
 from kvserver.commands.sort import double_arg, strtod
 from kvserver.errors import CommandError
-from test_hashes import call_both, resp3, value
+from test_hashes import call_both, resp3
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

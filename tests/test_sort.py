@@ -19,7 +19,6 @@
 """
 
 import random
-import socket
 import time
 
 import pytest

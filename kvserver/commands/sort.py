@@ -17,7 +17,8 @@ Where Redis's order is defined, it is reproduced exactly:
   ties (ALPHA with BY) come out in its order.
 - Without sorting, a list keeps its order (reversed by DESC), a sorted set
   its rank order (likewise), a set its iteration order; a set being STOREd
-  or sorted in a script is sorted ALPHA instead, as Redis forces it.
+  is sorted ALPHA instead, as Redis forces it (Redis also does so inside
+  scripts, which kvserver does not have).
 - SORT converts a listpack sorted set to a skiplist first, as Redis's
   zsetConvert does (OBJECT ENCODING shows it).
 - Strings compare as C strings (strcoll in the C locale: up to the first
@@ -338,8 +339,9 @@ def _sort_generic(c, argv, readonly: bool) -> bytes:
     if sortval is not None and type(sortval) not in _SORTABLE:
         raise CommandError(errors.WRONGTYPE)
     kind = type(sortval)
-    # A set has no order of its own: results that outlive the command
-    # (STORE, scripts) are sorted so that replicas agree.
+    # A set has no order of its own: a result that outlives the command
+    # (STORE) is sorted so that replicas agree.  Redis does the same for
+    # SORT run from a script; kvserver runs no scripts.
     if dontsort and kind is Set and storekey is not None:
         dontsort = False
         alpha = True
