@@ -22,6 +22,7 @@ against the real redis-server 7.0, byte for byte.
 import math
 import os
 import random
+import struct
 import time
 
 import pytest
@@ -30,7 +31,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import RawConn, encode_command
 from kvserver.commands.zsets import parse_double, parse_lex_range, parse_score_range
 from kvserver.datastructs.zset import (GT, INCR, LT, MAXSTR, MINSTR, NX, XX, NanScore,
-                                       ZSet, d2string, lp_score)
+                                       ZSet, blob_len, code_of, d2string, lp_score, pack,
+                                       unpack)
 from kvserver.errors import CommandError
 
 INF = math.inf
@@ -282,6 +284,43 @@ def test_lex_ranges_with_one_score(members, limits, lo, loex, hi, hiex, rev, off
     assert all(s == score for s in ss)
     assert z.delete_lex_range(lo, loex, hi, hiex) == len(inr)
     assert list(z.pairs()[0]) == [m for m in members if m not in inr]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=300), unique=True, max_size=40),
+       st.lists(st.one_of(st.integers(-2**31, 2**31 - 1),
+                          st.floats(allow_nan=False)), min_size=40, max_size=40),
+       st.integers(0, 3))
+def test_blob_round_trip(members, scores, hint):
+    scores = sorted(lp_score(s) for s in scores[:len(members)])
+    t = (*members, *scores)
+    blob = pack(t, hint)
+    assert blob_len(blob) == len(members)
+    back = unpack(blob)
+    assert back[:len(members)] == tuple(members)
+    assert all(same_float(float(a), float(b)) for a, b in zip(back[len(members):], scores))
+    if all(b"\0" not in m for m in members):
+        # the compact form, with the smallest code from the hint upwards
+        assert blob[0] == 1
+        code = code_of(blob)
+        assert code >= hint
+        if code > hint:
+            # the next narrower code could not hold these scores
+            with pytest.raises(struct.error):
+                struct.pack("<%d%s" % (len(scores), "bhid"[code - 1]), *scores)
+    else:
+        assert code_of(blob) == 0 and blob[0] != 1
+
+
+def test_blob_codes():
+    assert code_of(pack((b"a", b"b", -128, 127))) == 0
+    assert code_of(pack((b"a", b"b", -129, 127))) == 1
+    assert code_of(pack((b"a", 32768))) == 2
+    assert code_of(pack((b"a", 2.5))) == 3
+    assert code_of(pack((b"a", 1), 2)) == 2        # never narrower than the hint
+    assert unpack(pack(())) == () and blob_len(pack(())) == 0
+    assert unpack(pack((b"", 5))) == (b"", 5)
+    assert unpack(pack((b"", b"\x00", 1, 2))) == (b"", b"\x00", 1, 2)
 
 
 def test_lp_score_and_d2string():

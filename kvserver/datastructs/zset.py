@@ -2,17 +2,19 @@
 
 A `ZSet` holds its contents in one slot, `_v`:
 
-- `bytes` while the set is a "listpack": `marshal.dumps(t, 2)` of one flat
-  tuple `t = (m0, ..., m[n-1], s0, ..., s[n-1])`, members first, then their
-  scores, both in the set's order: ascending score, ties broken by member
-  bytes (memcmp order), as zzlInsert keeps a listpack.  marshal packs and
-  unpacks in C, and the blob costs a few bytes per entry where Python
-  objects would cost ~60, which is what keeps many small sorted sets within
-  2x of Redis's memory.  Every read unpacks it, every write repacks it:
-  O(N) per operation with N bounded by `zset-max-listpack-entries`, as
-  Redis's listpack scans are.  A score is kept as Redis's listpack keeps it
-  (d2string): an integral score is an `int` (compact in marshal, and -0.0
-  becomes 0, exactly the sign Redis loses), any other score a `float`.
+- `bytes` while the set is a "listpack": one packed blob (see `pack`) of
+  the flat tuple `t = (m0, ..., m[n-1], s0, ..., s[n-1])`, members first,
+  then their scores, both in the set's order: ascending score, ties broken
+  by member bytes (memcmp order), as zzlInsert keeps a listpack.  The blob
+  costs a byte or two per entry where Python objects would cost ~60, which
+  is what keeps many small sorted sets within 2x of Redis's memory
+  (bench/memory_types.py), and packs and unpacks with a few C calls.
+  Every read unpacks it, every write repacks it: O(N) per operation with N
+  bounded by `zset-max-listpack-entries`, as Redis's listpack scans are.
+  A score is kept as Redis's listpack keeps it (d2string): an integral
+  score as an `int` (so -0.0 becomes 0, exactly the sign Redis loses), any
+  other score as a `float`; a blob that had to store floats gives back
+  every score as a float, which compares and prints the same.
 - a `SkipList` once converted: a dict member -> score (float) plus a
   `SortedList` of (score, member) tuples, the skiplist's order; rank, range
   and insertion are O(log N).  Conversion happens when an insertion takes
@@ -33,15 +35,12 @@ of a binary search, which for such input is as arbitrary as Redis's own.
 """
 
 import marshal
+import struct
 from bisect import bisect_left, bisect_right
 from math import inf, nextafter
 from random import random as _random
 
 from sortedcontainers import SortedList
-
-_loads = marshal.loads
-_dumps = marshal.dumps
-_EMPTY = _dumps((), 2)
 
 # ZADD flags (zsetAdd's in_flags)
 NX = 1
@@ -101,14 +100,76 @@ def d2string(s) -> bytes:
     return b"%.17g" % s
 
 
+# ---------------------------------------------------------------------------
+# The packed blob
+# ---------------------------------------------------------------------------
+
+# TAG, the scores' code (0-3: struct b, h, i or d), the member count n (2
+# bytes, little-endian), the n scores, then the members joined by NUL
+# bytes: unpacking is one cached `Struct("<nX").unpack_from` and one
+# `split`, whatever the members' lengths.  The code is the smallest that
+# took every score when the set was packed, starting from the code the
+# previous blob had (so it only grows: b for the usual small integers,
+# d once a non-integral score came).  A member holding a NUL byte, or
+# more than 65535 members, fall back to marshal of the flat tuple, whose
+# data never starts with TAG.
+TAG = 1
+_CODES = "bhid"
+_HEADER = struct.Struct("<BBH").pack
+_SCORES = {}            # code << 16 | n -> Struct of n scores
+_loads = marshal.loads
+_dumps = marshal.dumps
+
+
+def _scores(code: int, n: int):
+    st = _SCORES.get(code << 16 | n)
+    if st is None:
+        st = _SCORES[code << 16 | n] = struct.Struct("<%d%s" % (n, _CODES[code]))
+    return st
+
+
+def pack(t: tuple, code: int = 0) -> bytes:
+    """The blob for the flat tuple (members..., scores...); `code` is the
+    scores' code to try first (`code_of` the blob being replaced)."""
+    n = len(t) >> 1
+    if n < 0x10000:
+        joined = b"\0".join(t[:n])
+        if joined.count(0) == n - 1 or not n:
+            st = _SCORES.get(code << 16 | n)
+            if st is None:
+                st = _scores(code, n)
+            try:
+                return _HEADER(TAG, code, n) + st.pack(*t[n:]) + joined
+            except struct.error:        # out of range, or not an integer:
+                return pack(t, code + 1)    # d, the last code, takes any score
+    return _dumps(t, 2)
+
+
+def unpack(blob: bytes) -> tuple:
+    if blob[0] != TAG:
+        return _loads(blob)
+    n = blob[2] | blob[3] << 8
+    if not n:
+        return ()
+    st = _SCORES.get(blob[1] << 16 | n)
+    if st is None:
+        st = _scores(blob[1], n)
+    return (*blob[4 + st.size:].split(b"\0"), *st.unpack_from(blob, 4))
+
+
+def code_of(blob: bytes) -> int:
+    return blob[1] if blob[0] == TAG else 0
+
+
 def blob_len(blob: bytes) -> int:
-    """Entries in a listpack blob, from marshal's tuple header ('(' and a
-    4-byte little-endian count: version 2 has no small-tuple form)."""
+    """Members in a blob, read from its header without unpacking (marshal's
+    is '(' and a 4-byte count: version 2 has no small-tuple form)."""
+    if blob[0] == TAG:
+        return blob[2] | blob[3] << 8
     return int.from_bytes(blob[1:5], "little") >> 1
 
 
-def _pack(ms, ss) -> bytes:
-    return _dumps((*ms, *ss), 2)
+_EMPTY = pack(())
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +365,7 @@ class ZSet:
         if len(ms) <= max_entries and (not ms or max(map(len, ms)) <= max_value):
             # sorted() is linear on the usual already-ordered input
             items = sorted(zip([lp_score(s) for s in ss], ms))
-            return cls(_dumps((*[x[1] for x in items], *[x[0] for x in items]), 2))
+            return cls(pack((*[x[1] for x in items], *[x[0] for x in items])))
         return cls(SkipList(zip(map(float, ss), ms)))
 
     def encoding(self) -> str:
@@ -316,14 +377,14 @@ class ZSet:
     def __len__(self):
         v = self._v
         if type(v) is bytes:
-            return int.from_bytes(v[1:5], "little") >> 1
+            return blob_len(v)
         return len(v.dict)
 
     def convert(self):
         """zsetConvert: listpack to skiplist."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             self._v = SkipList(zip(map(float, t[n:]), t[:n]))
 
@@ -339,7 +400,7 @@ class ZSet:
         """(members, scores) in order, as two sequences."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             return t[:n], t[n:]
         sl = v.sl
@@ -354,7 +415,7 @@ class ZSet:
         """member -> score; the live dict for a skiplist (do not modify)."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             return dict(zip(t[:n], t[n:]))
         return v.dict
@@ -368,7 +429,7 @@ class ZSet:
     def score(self, m):
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             try:
                 return t[n + t.index(m, 0, n)]
@@ -380,7 +441,7 @@ class ZSet:
         """zsetRank: 0-based rank, or None if `m` is not a member."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             try:
                 i = t.index(m, 0, n)
@@ -401,7 +462,7 @@ class ZSet:
         listpack is edited as a tuple, without the working lists of `add`."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             try:
                 i = t.index(m, 0, n)
@@ -421,7 +482,8 @@ class ZSet:
             lo = bisect_left(t, ls, n, end)
             hi = bisect_right(t, ls, lo, end)
             pos = bisect_left(t, m, lo - n, hi - n) if hi > lo else lo - n
-            self._v = _dumps(t[:pos] + (m,) + t[pos:n + pos] + (ls,) + t[n + pos:], 2)
+            self._v = pack(t[:pos] + (m,) + t[pos:n + pos] + (ls,) + t[n + pos:],
+                           code_of(v))
             return r
         d = v.dict
         cur = d.get(m)
@@ -451,7 +513,7 @@ class ZSet:
         k = len(members)
         j = 0
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             ms = list(t[:n])
             ss = list(t[n:])
@@ -496,7 +558,7 @@ class ZSet:
                     dirty = True
             else:
                 if dirty:
-                    self._v = _pack(ms, ss)
+                    self._v = pack((*ms, *ss), code_of(v))
                 return added, updated, processed, newscore
         d = v.dict
         sl = v.sl
@@ -536,7 +598,7 @@ class ZSet:
         v = self._v
         deleted = 0
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             ms = list(t[:n])
             ss = None
@@ -553,7 +615,7 @@ class ZSet:
                 if not ms:
                     break
             if deleted:
-                self._v = _pack(ms, ss)
+                self._v = pack((*ms, *ss), code_of(v))
             return deleted
         d = v.dict
         sl = v.sl
@@ -570,9 +632,9 @@ class ZSet:
         """Remove ranks [a, b) (0 <= a < b <= len)."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
-            self._v = _dumps(t[:a] + t[b:n + a] + t[n + b:], 2)
+            self._v = pack(t[:a] + t[b:n + a] + t[n + b:], code_of(v))
             return b - a
         return v.delete_ranks(a, b)
 
@@ -587,7 +649,7 @@ class ZSet:
         in range, delete while members stay <= max."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             ms = t[:n]
             a = _lp_first_in_lex(ms, lo, loex, hi, hiex)
@@ -608,18 +670,18 @@ class ZSet:
         returns (members, scores) in popping order."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             if count > n:
                 count = n
             if maximum:
                 ms = t[n - 1:n - 1 - count:-1] if count < n else t[n - 1::-1]
                 ss = t[n + n - 1:n + n - 1 - count:-1]
-                self._v = _dumps(t[:n - count] + t[n:n + n - count], 2)
+                self._v = pack(t[:n - count] + t[n:n + n - count], code_of(v))
             else:
                 ms = t[:count]
                 ss = t[n:n + count]
-                self._v = _dumps(t[count:n] + t[n + count:], 2)
+                self._v = pack(t[count:n] + t[n + count:], code_of(v))
             return ms, ss
         d = v.dict
         sl = v.sl
@@ -647,7 +709,7 @@ class ZSet:
         from the top when `reverse`; (members, scores) in reply order."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             if reverse:
                 a = n - 1 - end
@@ -666,7 +728,7 @@ class ZSet:
         """[a, b) of the ranks whose scores are in range (a >= b: none)."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             return _score_bounds_tuple(t, len(t) >> 1, lo, loex, hi, hiex)
         return v.score_bounds(lo, loex, hi, hiex)
 
@@ -682,7 +744,7 @@ class ZSet:
             return (), ()
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             a, b = _score_bounds_tuple(t, n, lo, loex, hi, hiex)
             if a >= b:
@@ -704,7 +766,7 @@ class ZSet:
     def count_lex(self, lo, loex, hi, hiex) -> int:
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             ms = t[:n]
             i = _lp_first_in_lex(ms, lo, loex, hi, hiex)
@@ -722,7 +784,7 @@ class ZSet:
         """genericZrangebylexCommand: (members, scores) in reply order."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             ms = t[:n]
             out = []
@@ -757,7 +819,7 @@ class ZSet:
         """One (member, score), uniformly."""
         v = self._v
         if type(v) is bytes:
-            t = _loads(v)
+            t = unpack(v)
             n = len(t) >> 1
             i = int(_random() * n)
             return t[i], t[n + i]
