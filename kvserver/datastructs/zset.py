@@ -75,7 +75,7 @@ class NanScore(Exception):
 def lp_score(s):
     """The score as a listpack stores it: d2string turns integral values
     into integers (so -0.0 reads back as 0); those in int32 range are kept
-    as `int`, which marshal packs in 5 bytes instead of 9."""
+    as `int`, which the blob packs in 1, 2 or 4 bytes instead of 8."""
     if -2147483648.0 <= s <= 2147483647.0:
         i = int(s)
         if i == s:
