@@ -11,6 +11,7 @@ import time
 from kvserver import errors
 from kvserver.commands.table import COMMANDS, Flag
 from kvserver.errors import CommandError
+from kvserver.log import logger
 from kvserver.net import client as cl
 
 _perf = time.perf_counter_ns
@@ -83,11 +84,34 @@ def protected_allowed(c, spec) -> bool:
     return c.addr.rsplit(":", 1)[0] in ("127.0.0.1", "::1")
 
 
+def security_warning(c):
+    """securityWarningCommand: "POST" and "Host:" mean a browser was tricked
+    into talking to us (cross protocol scripting); drop the connection
+    without a reply, logging at most once a minute."""
+    global _last_security_warning
+    now = time.monotonic()
+    if now - _last_security_warning > 60:
+        logger.warning("Possible SECURITY ATTACK detected. It looks like somebody is "
+                       "sending POST or Host: commands to Redis. This is likely due to an "
+                       "attacker attempting to use Cross Protocol Scripting to compromise "
+                       "your Redis instance. Connection aborted.")
+        _last_security_warning = now
+    c.reply.clear()
+    c.flags |= cl.CLOSE_ASAP
+
+
+_last_security_warning = -1e9
+_ATTACK_NAMES = (b"post", b"host:")
+
+
 def execute(c, argv: list):
     """Run one command for client `c`; the reply is appended to c.reply."""
     spec = COMMANDS.get(argv[0])
     if (spec is None or spec.subcommands is not None
             or not (len(argv) == spec.arity if spec.arity > 0 else len(argv) >= -spec.arity)):
+        if spec is None and argv[0].lower() in _ATTACK_NAMES:
+            security_warning(c)
+            return
         try:
             spec = resolve(argv)
         except CommandError as e:

@@ -74,12 +74,13 @@ def unknown_subcommand(sub: bytes, parent: str) -> CommandError:
 
 def unknown_command(argv: list) -> CommandError:
     # Redis quotes the arguments until the list reaches 128 characters.
+    # C's %s stops at a NUL, so each quoted piece does too
     args = b""
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'" + a[:128 - len(args)] + b"' "
-    return CommandError(b"ERR unknown command '" + _sanitize(argv[0][:128])
+        args += b"'" + a.split(b"\0", 1)[0][:128 - len(args)] + b"' "
+    return CommandError(b"ERR unknown command '" + _sanitize(argv[0].split(b"\0", 1)[0][:128])
                         + b"', with args beginning with: " + _sanitize(args))
 
 

@@ -106,6 +106,7 @@ class Server:
         self.hooks_resetstat = []     # callables run by CONFIG RESETSTAT
         expire_cycle.install(self)    # active expiry and the LRU clock
         self.port = self.config.port
+        self.mstime = clock.now_ms()      # cached once per loop turn, as Redis's server.mstime
         info.attach(self)           # INFO's cron sampling and memory peak
         blocking.install(self)      # clients blocked on keys (BLPOP & co.)
 
@@ -191,6 +192,7 @@ class Server:
             if timeout < 0:
                 timeout = 0
             events = backend.poll(timeout)
+            self.mstime = clock.now_ms()
             for obj, mask in events:
                 if type(obj) is Listener:
                     self.accept(obj)
@@ -280,7 +282,7 @@ class Server:
         n = len(data)
         self.stats.net_input_bytes += n
         c.tot_net_in += n
-        c.last_interaction = clock.now_ms()
+        c.last_interaction = self.mstime
         err = parser.feed_parse(data, c.pending, self.config.proto_max_bulk_len,
                                 c.authenticated)
         if err is not None:
@@ -295,6 +297,20 @@ class Server:
         return bool(c.pending)
 
     def process_pending(self, c):
+        """Execute the client's commands; for a client whose input is parsed
+        one command at a time (before AUTH), parse and run the rest too."""
+        self.run_pending(c)
+        parser = c.parser
+        while parser.held and not c.closed and not c.flags & _STOP_FLAGS:
+            err = parser.parse(c.pending, self.config.proto_max_bulk_len,
+                               c.authenticated)
+            if err is not None:
+                c.pending.append(err)
+            if not c.pending:
+                break
+            self.run_pending(c)
+
+    def run_pending(self, c):
         """Execute the client's parsed commands until it must stop.
 
         The common case - a known command with the right arity, from an
@@ -308,10 +324,14 @@ class Server:
         reply = c.reply
         commands = COMMANDS
         perf = _perf
+        ready = self.ready_keys
         done = 0
         last = None
         stop = _STOP_FLAGS
         fast = c.authenticated and c.multi is None
+        # One clock read per command: each inline command is charged the
+        # time since the previous one ended, its dispatch included.
+        t0 = perf()
         for argv in pending:
             done += 1
             spec = commands.get(argv[0])
@@ -319,31 +339,33 @@ class Server:
                 a = spec.fast_arity
                 n = len(argv)
                 if a == n or (a < 0 and n >= -a):
-                    t0 = perf()
                     try:
                         r = spec.handler(c, argv)
                     except CommandError as e:
                         spec.failed_calls += 1
                         count_error(self, e.msg)
                         r = b"-" + e.msg + b"\r\n"
-                    spec.duration_ns += perf() - t0
+                    t1 = perf()
+                    spec.duration_ns += t1 - t0
+                    t0 = t1
                     spec.calls += 1
                     if r is not None:
                         reply.append(r)
                     last = spec
-                    if self.ready_keys:
+                    if ready:
                         self.serve_blocked()
                     if c.flags & stop:
                         break
                     continue
             if type(argv) is str:     # a protocol error from the parser
                 logger.verbose(f"Protocol error ({argv}) from client: id={c.id} addr={c.addr}")
-                reject(c, b"ERR " + argv.encode())
+                reject(c, b"ERR " + argv.encode("latin-1"))
                 c.flags |= cl.CLOSE_AFTER_REPLY
                 break
             last = None
             execute(c, argv)
-            if self.ready_keys:
+            t0 = perf()
+            if ready:
                 self.serve_blocked()
             fast = c.authenticated and c.multi is None
             reply = c.reply     # CLIENT REPLY OFF|SKIP swaps the list
@@ -353,6 +375,10 @@ class Server:
             c.last_cmd = last.fullname
         self.stats.commands_processed += done
         c.tot_cmds += done
+        if c.flags & cl.CLOSE_ASAP:
+            # freeClientAsync: gone before anything more is written
+            self.free_client(c)
+            return
         if done >= len(pending) or c.flags & cl.CLOSE_AFTER_REPLY:
             pending.clear()
         else:

@@ -155,7 +155,6 @@ EXTRA_ERRORS = [
     b"*1\r\n\n\r\n",
     b"*1\r\n\x80\r\n",
     b"*1\r\n\xff\r\n",
-    b"*1\r\n\x00\r\n",
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n*1\r\n",
     b"*2147483647\r\n$4\r\nPING\r\n$abc\r\n",
     b"*1\r\n$-2147483649\r\n",
@@ -177,6 +176,19 @@ def test_protocol_error_then_close(both, data, text):
 def test_protocol_error_edge_cases(both, data):
     reply = both(data, keep_open=False)
     assert reply.endswith(CLOSED)
+
+
+def test_nul_before_a_bulk_header_line_end_waits(kv_port, real_port, r, real):
+    # strchr() stops at the NUL: the header line never completes, so Redis
+    # neither answers nor closes; the client just waits
+    for port in (kv_port, real_port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+        try:
+            s.sendall(b"*1\r\n\x00\r\n")
+            with pytest.raises(socket.timeout):
+                s.recv(100)
+        finally:
+            s.close()
 
 
 def test_other_clients_unaffected_by_protocol_error(kv_port, raw):

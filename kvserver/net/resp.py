@@ -15,6 +15,9 @@ Replies are plain `bytes`.  Functions taking `resp` choose between the
 RESP2 and RESP3 forms; the common replies are pre-encoded once.
 """
 
+import re
+from itertools import chain
+
 try:
     import hiredis
 except ImportError:      # the pure-Python parser alone is complete
@@ -43,6 +46,27 @@ def strict_int(b) -> int | None:
     return v if v <= LLONG_MAX else None
 
 
+_LIST = {list}
+# A multibulk count hiredis would preallocate a huge list for before any
+# element arrives; such chunks go to the exact parser, which rejects them.
+_BIG_COUNT = re.compile(rb"\*[0-9]{6}")
+UNAUTH_MAX_ARGS = 10            # processMultibulkBuffer before AUTH
+UNAUTH_MAX_BULK = 16384
+
+
+def _bulk_arrays(cmds: list) -> bool:
+    """True if every item is a list of bytes, i.e. hiredis parsed nothing
+    but arrays of bulk strings (joining fails on integers, errors, nulls,
+    nested arrays...)."""
+    if set(map(type, cmds)) != _LIST:
+        return False
+    try:
+        b"".join(chain.from_iterable(cmds))
+    except TypeError:
+        return False
+    return True
+
+
 def _encoded_len(cmd: list) -> int:
     n = 3 + len(str(len(cmd)))
     for a in cmd:
@@ -59,15 +83,21 @@ class RequestParser:
 
     Two parsers cooperate.  A chunk that starts at a command boundary and
     holds plain multibulk requests goes through hiredis (C, about ten times
-    faster); hiredis rejects malformed lengths itself, and counting the
-    "$" and "*" headers in the chunk catches the frames it would accept but
-    Redis would not (nested arrays, non-bulk arguments, null bulks).  Anything else - inline commands,
-    protocol errors, unauthenticated clients, and the tail of a command that
-    straddles reads - goes through `parse`, the exact port of Redis's rules,
-    which keeps the connection until it is back at a command boundary.
+    faster); hiredis rejects malformed lengths itself, a type check rejects
+    whatever it returns that is not a list of bulk strings, and counting
+    the "$" and "*" headers in the chunk catches the frames it would turn
+    into the same Python objects but Redis would not accept (status lines,
+    RESP3 aggregates).  Anything else - inline commands, protocol errors,
+    unauthenticated clients, and the tail of a command that straddles reads
+    - goes through `parse`, the exact port of Redis's rules, which keeps the
+    connection until it is back at a command boundary.
+
+    An unauthenticated client's input is parsed one command at a time
+    (`held` is set while more is buffered), as Redis does: an AUTH lifts
+    the limits for the very next command in the same write.
     """
 
-    __slots__ = ("buf", "pos", "argv", "left", "need", "reader")
+    __slots__ = ("buf", "pos", "argv", "left", "need", "reader", "held")
 
     def __init__(self):
         self.buf = b""
@@ -76,11 +106,13 @@ class RequestParser:
         self.left = 0      # arguments it still lacks
         self.need = 0      # don't try again until this many bytes follow pos
         self.reader = hiredis.Reader() if hiredis is not None else None
+        self.held = False  # stopped after one command with input left
 
     def feed_parse(self, data: bytes, out: list, max_bulk: int, authenticated: bool):
         reader = self.reader
         if (reader is not None and data[0] == 42 and authenticated
-                and self.argv is None and self.pos >= len(self.buf)):
+                and self.argv is None and self.pos >= len(self.buf)
+                and _BIG_COUNT.search(data) is None):
             reader.feed(data)
             cmds = []
             gets = reader.gets
@@ -90,20 +122,22 @@ class RequestParser:
                     if cmd is False:
                         break
                     cmds.append(cmd)
+                partial = reader.has_data()
+                if cmds and not _bulk_arrays(cmds):
+                    cmds = None
             except hiredis.ProtocolError:
                 cmds = None
-            if cmds is not None and None not in cmds:
-                partial = reader.has_data()
+            if cmds is not None:
                 end = len(data)
                 if partial:
                     end = 0
                     for cmd in cmds:
                         end += _encoded_len(cmd)
-                # Every argument hiredis returned must have come from a "$"
-                # bulk and every command from a top-level "*": count both.
+                # Every argument must have come from a "$" bulk and every
+                # command from a top-level "*" (not a status line or a RESP3
+                # aggregate that hiredis also turns into bytes or lists).
                 if (data.count(b"\r\n$", 0, end) == sum(map(len, cmds))
-                        and data.count(b"\r\n*", 0, end) == len(cmds) - 1 + partial
-                        and b"$-" not in data):
+                        and data.count(b"\r\n*", 0, end) == len(cmds) - 1 + partial):
                     if partial:
                         self.reader = hiredis.Reader()
                         self.buf = data[end:]
@@ -138,8 +172,12 @@ class RequestParser:
             buf += data
 
     def parse(self, out: list, max_bulk: int, authenticated: bool = True):
+        """Append complete commands to `out`; return a protocol error text
+        (str, one byte per character) or None.  Header lines are found the
+        way Redis's strchr() finds them: a NUL before the line's end hides it."""
         buf = self.buf
         n = len(buf)
+        self.held = False
         if n - self.pos < self.need:
             return None
         self.need = 0
@@ -152,8 +190,13 @@ class RequestParser:
             if argv is None:
                 if pos >= n:
                     break
+                if not authenticated and out:
+                    self.held = True
+                    break
                 if buf[pos] != 42:  # not '*': an inline command
                     nl = find(b"\n", pos)
+                    if nl >= 0 and find(b"\0", pos, nl) >= 0:
+                        nl = -1
                     if nl < 0:
                         if n - pos > INLINE_MAX:
                             err = "Protocol error: too big inline request"
@@ -168,6 +211,8 @@ class RequestParser:
                         out.append(args)
                     continue
                 nl = find(b"\r", pos)
+                if nl >= 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1
                 if nl < 0 or nl + 1 >= n:
                     if nl < 0 and n - pos > INLINE_MAX:
                         err = "Protocol error: too big mbulk count string"
@@ -176,7 +221,7 @@ class RequestParser:
                 if count is None or count > INT_MAX:
                     err = "Protocol error: invalid multibulk length"
                     break
-                if count > 1024 * 1024 and not authenticated:
+                if count > UNAUTH_MAX_ARGS and not authenticated:
                     err = "Protocol error: unauthenticated multibulk length"
                     break
                 pos = nl + 2
@@ -189,18 +234,23 @@ class RequestParser:
                 if pos >= n:
                     break
                 nl = find(b"\r", pos)
+                if nl >= 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1
                 if nl < 0 or nl + 1 >= n:
                     if nl < 0 and n - pos > INLINE_MAX:
                         err = "Protocol error: too big bulk count string"
                     break
                 if buf[pos] != 36:  # '$'
-                    err = "Protocol error: expected '$', got '%c'" % buf[pos]
+                    got = buf[pos]
+                    # error replies carry CR and LF as spaces, other bytes raw
+                    err = "Protocol error: expected '$', got '%s'" % (
+                        " " if got in (10, 13) else chr(got))
                     break
                 blen = strict_int(buf[pos + 1:nl])
                 if blen is None or blen < 0 or blen > max_bulk:
                     err = "Protocol error: invalid bulk length"
                     break
-                if blen > 16384 and not authenticated:
+                if blen > UNAUTH_MAX_BULK and not authenticated:
                     err = "Protocol error: unauthenticated bulk length"
                     break
                 end = nl + 2 + blen
@@ -226,12 +276,14 @@ class RequestParser:
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t",
             ord("b"): b"\b", ord("a"): b"\a"}
 _HEX = b"0123456789abcdefABCDEF"
-_SPACE = b" \n\r\t\v\f\0"
+_SPACE = b" \t\n\v\f\r"     # isspace(): skipped between arguments
+_TERM = b" \n\r\t\0"        # what ends an unquoted argument
 
 
 def split_args(line: bytes) -> list | None:
     """sdssplitargs(): split an inline command, honouring quotes; None if unbalanced."""
-    if b'"' not in line and b"'" not in line:
+    if (b'"' not in line and b"'" not in line
+            and b"\x0b" not in line and b"\x0c" not in line):
         return line.split()
     args = []
     i, n = 0, len(line)
@@ -279,7 +331,7 @@ def split_args(line: bytes) -> list | None:
                 if i >= n:
                     break
                 c = line[i]
-                if c in _SPACE:
+                if c in _TERM:
                     break
                 if c == 34:
                     inq = True
