@@ -1213,20 +1213,19 @@ def _zrandmember_count(c, key, n: int, withscores: bool) -> bytes:
     zs = c.db.lookup_typed(key, _Z)
     if zs is None or n == 0:
         return EMPTY_ARRAY
-    ms, ss = zs.pairs()
-    size = len(ms)
+    size = len(zs)
     if n < 0 or n == 1:
         # CASE 1: sampling with repetition, in random order
-        picks = [int(_random() * size) for _ in range(-n if n < 0 else 1)]
+        ranks = [int(_random() * size) for _ in range(-n if n < 0 else 1)]
     elif n >= size:
         # CASE 2: the whole set, walked from the top as zuiNext does
-        picks = range(size - 1, -1, -1)
+        ranks = range(size - 1, -1, -1)
     else:
         # CASE 3/4: distinct members
-        picks = _sample(range(size), n)
-    ms = [ms[i] for i in picks]
+        ranks = _sample(range(size), n)
+    ms, ss = zs.picks(ranks)
     if withscores:
-        return _with_scores(ms, [ss[i] for i in picks], c.resp)
+        return _with_scores(ms, ss, c.resp)
     return array_header(len(ms)) + bulks(ms)
 
 

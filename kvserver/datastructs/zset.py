@@ -827,6 +827,18 @@ class ZSet:
         s, m = sl[int(_random() * len(sl))]
         return m, s
 
+    def picks(self, ranks):
+        """(members, scores) at the given ranks, in that order: O(1) each in
+        a listpack once unpacked, O(log N) each in a skiplist."""
+        v = self._v
+        if type(v) is bytes:
+            t = unpack(v)
+            n = len(t) >> 1
+            return [t[i] for i in ranks], [t[n + i] for i in ranks]
+        sl = v.sl
+        items = [sl[i] for i in ranks]
+        return [x[1] for x in items], [x[0] for x in items]
+
     def __repr__(self):
         ms, ss = self.pairs()
         return f"<ZSet {self.encoding()} {list(zip(ms, ss))!r}>"
