@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from kvserver import geohash
-from kvserver.commands.sort import double_arg, strtod
+from kvserver.commands.args import get_float as double_arg, strtod
 from kvserver.errors import CommandError
 from test_hashes import call_both, resp3
 

@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import RawConn, encode_command
-from kvserver.commands.sort import pqsort, strtod
+from kvserver.commands.args import strtod
+from kvserver.commands.sort import pqsort
 from test_hashes import call_both, resp3, unordered, value
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

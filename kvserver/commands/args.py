@@ -5,11 +5,16 @@ floats follow strtod as Redis's getDoubleFromObject uses it (no spaces,
 'inf'/'-inf' accepted, NaN rejected).
 """
 
-import math
+import re
+from fractions import Fraction
 
 from kvserver import errors
 from kvserver.errors import CommandError
 from kvserver.net.resp import strict_int
+
+_WS = b" \t\n\r\v\f"
+_DBL_MIN = 2.2250738585072014e-308
+_INF = float("inf")
 
 
 def get_int(arg: bytes, msg: bytes = errors.NOT_INTEGER) -> int:
@@ -35,19 +40,94 @@ def get_positive(arg: bytes) -> int:
 
 
 def parse_float(arg: bytes) -> float | None:
-    """strtod over the whole argument, as getDoubleFromObject does; None if bad."""
-    if not arg or arg[0] in b" \t\n\r\v\f" or arg[-1] in b" \t\n\r\v\f":
+    """getDoubleFromObject: strtod over the whole argument, no leading
+    space, no NaN, no overflow or underflow to zero; None if bad.
+
+    float() is the fast path; its wider grammar (spaces, '_') and its
+    silence on overflow and underflow are checked after, and what it
+    refuses (hex floats) goes to the exact strtod."""
+    if not arg or arg[0] in _WS:
         return None
     try:
         v = float(arg)
     except ValueError:
+        v, end, erange = strtod(arg)
+        if end != len(arg) or v != v or (erange and (v == 0 or v == _INF or v == -_INF)):
+            return None
+        return v
+    if arg[-1] in _WS or b"_" in arg or v != v:
         return None
-    if math.isnan(v):
-        return None
-    # Python accepts '1_000' and 'infinity'/'nan' spellings strtod may not; reject '_'
-    if b"_" in arg:
-        return None
+    if v == _INF or v == -_INF:
+        if arg.lstrip(b"+-").lower() not in (b"inf", b"infinity"):
+            return None     # overflow: strtod says ERANGE
+    elif v == 0 and _inexact(v, arg, False):
+        return None         # underflow to zero
     return v
+
+
+# ---------------------------------------------------------------------------
+# strtod
+# ---------------------------------------------------------------------------
+
+_STRTOD = re.compile(rb"""[ \t\n\v\f\r]*(?P<num>[+-]?(?:
+      (?P<hex>0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)
+    | (?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    | (?P<inf>[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)
+    | (?P<nan>[nN][aA][nN](?:\([0-9A-Za-z_]*\))?)
+    ))""", re.X)
+
+
+def _hex_exact(text: bytes) -> Fraction:
+    neg = text[:1] == b"-"
+    body = text.lstrip(b"+-")[2:].lower()
+    mant, _, exp = body.partition(b"p")
+    ip, _, fp = mant.partition(b".")
+    v = Fraction(int((ip + fp) or b"0", 16), 16 ** len(fp)) * Fraction(2) ** int(exp or b"0")
+    return -v if neg else v
+
+
+def strtod(s) -> tuple:
+    """glibc strtod over `s` (bytes without NULs): (value, end, erange),
+    `end` being how many bytes it consumed (0 when nothing converts, even
+    after leading spaces) and `erange` whether it set errno to ERANGE
+    (overflow, or a result below DBL_MIN that is not exact)."""
+    m = _STRTOD.match(s)
+    if m is None:
+        return 0.0, 0, False
+    num = m.group("num")
+    if m.group("inf") is not None:
+        return (-_INF if num[:1] == b"-" else _INF), m.end(), False
+    if m.group("nan") is not None:
+        return float("nan"), m.end(), False
+    if m.group("hex") is not None:
+        try:
+            v = float.fromhex(num.decode())
+        except OverflowError:
+            return (-_INF if num[:1] == b"-" else _INF), m.end(), True
+        if -_DBL_MIN < v < _DBL_MIN and _inexact(v, num, True):
+            return v, m.end(), True
+        return v, m.end(), False
+    v = float(num)
+    if v == _INF or v == -_INF:
+        return v, m.end(), True
+    if -_DBL_MIN < v < _DBL_MIN and _inexact(v, num, False):
+        return v, m.end(), True
+    return v, m.end(), False
+
+
+def _inexact(v: float, num: bytes, hexa: bool) -> bool:
+    """Whether a result below DBL_MIN differs from the number written.  A
+    zero result is inexact exactly when the mantissa has a non-zero digit
+    (no exact arithmetic then: the exponent may be huge); a subnormal one
+    bounds the exponent, so the exact comparison stays cheap."""
+    mant = num.lower().lstrip(b"+-")
+    if hexa:
+        mant = mant[2:].partition(b"p")[0]
+    else:
+        mant = mant.partition(b"e")[0]
+    if v == 0:
+        return mant.strip(b"0.") != b""
+    return Fraction(v) != (_hex_exact(num) if hexa else Fraction(num.decode()))
 
 
 def get_float(arg: bytes, msg: bytes = errors.NOT_FLOAT) -> float:

@@ -25,7 +25,8 @@ RESP3 doubles), hashes as integers.
 from operator import itemgetter
 
 from kvserver import errors, geohash
-from kvserver.commands.sort import double_arg, pqsort
+from kvserver.commands.args import get_float as double_arg
+from kvserver.commands.sort import pqsort
 from kvserver.commands.table import KeySpec, command
 from kvserver.datastructs.zset import NX, XX, ZSet
 from kvserver.errors import CommandError
