@@ -21,10 +21,9 @@ import errno
 import os
 import signal
 import socket
-import sys
 import time
 
-from kvserver import REDIS_VERSION, __version__, clock, info
+from kvserver import clock, info
 from kvserver.commands import table
 from kvserver.config import Config, is_local_peer
 from kvserver.commands.connection import unwatch_all

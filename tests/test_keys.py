@@ -11,7 +11,7 @@ import random
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conftest import RawConn
 from kvserver.scan import TOKEN_BITS, Scanner, parse_cursor

@@ -1,6 +1,5 @@
 """MULTI/EXEC/DISCARD/WATCH/UNWATCH against the real redis-server."""
 
-import pytest
 
 from conftest import RawConn
 

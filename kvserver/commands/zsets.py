@@ -24,11 +24,11 @@ server.dirty, and an emptied set is deleted.  Keys created through
 Keyspace notifications are not emitted (the server has none yet).
 """
 
-import re
 from itertools import repeat
 from random import random as _random, sample as _sample
 
 from kvserver import blocking, errors
+from kvserver.commands.args import get_float, parse_float, strtod
 from kvserver.commands.hashes import bulks, scan_options, scan_reply
 from kvserver.commands.table import KeySpec, command
 from kvserver.datastructs.set import Set
@@ -46,7 +46,6 @@ _INF = float("inf")
 _Z = (ZSet,)
 _EMPTY_SCAN = b"*2\r\n$1\r\n0\r\n*0\r\n"
 _ZADD_OPTS = {b"nx": NX, b"xx": XX, b"ch": 0, b"incr": INCR, b"gt": GT, b"lt": LT}
-_WS = b" \t\n\v\f\r"
 
 RANK, SCORE, LEX = 1, 2, 3          # zrange_type
 UNION, INTER, DIFF = 1, 2, 3        # SET_OP_*
@@ -70,87 +69,20 @@ def _get_long(arg: bytes) -> int:
 # Numbers: string2d and zslParseRange's strtod
 # ---------------------------------------------------------------------------
 
-# Everything glibc's strtod converts in full: decimal and hex floats,
-# inf/infinity and nan/nan(chars), with a sign.
-_STRTOD = re.compile(
-    rb"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
-    rb"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-    rb"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?"
-    rb"|[nN][aA][nN](?:\([0-9A-Za-z_]*\))?)")
-
-
-def _nonzero_mantissa(a: bytes) -> bool:
-    """Whether the digits before the exponent are not all zero (a zero
-    result then means strtod underflowed)."""
-    low = a.lower().lstrip(b"+-")
-    if low.startswith(b"0x"):
-        return low[2:].partition(b"p")[0].strip(b"0.") != b""
-    return low.partition(b"e")[0].strip(b"0.") != b""
-
-
-def _strtod_slow(a: bytes):
-    """What float() refuses but strtod converts: hex floats.  Returns the
-    value (+/-inf on overflow) or None if strtod would stop early."""
-    if _STRTOD.fullmatch(a) is None:
-        return None
-    if b"x" in a or b"X" in a:
-        try:
-            return float.fromhex(a.decode())
-        except OverflowError:
-            return -_INF if a[:1] == b"-" else _INF
-    return None     # nan(...): NaN is refused by every caller
-
-
-def parse_double(a: bytes):
-    """string2d (getDoubleFromObject): the score, or None if Redis refuses it."""
-    try:
-        v = float(a)
-    except ValueError:
-        if not a or a[0] in _WS:
-            return None
-        v = _strtod_slow(a)
-        if v is None or v - v != 0:
-            return None     # NaN, or a hex overflow (ERANGE)
-        if v == 0 and _nonzero_mantissa(a):
-            return None     # underflow to zero (ERANGE)
-        return v
-    # float() also takes surrounding spaces and underscores; strtod does not
-    if a[0] in _WS or a[-1] in _WS or b"_" in a:
-        return None
-    if v - v != 0:
-        if v != v:
-            return None
-        # an inf spelled out is fine, one from overflow is ERANGE
-        return v if b"n" in a or b"N" in a else None
-    if v == 0 and a.strip(b"+-0.") and _nonzero_mantissa(a):
-        return None
-    return v
-
-
-def get_double(a: bytes, msg: bytes = errors.NOT_FLOAT) -> float:
-    v = parse_double(a)
-    if v is None:
-        raise CommandError(msg)
-    return v
+# string2d is args.parse_float; zslParseRange calls strtod bare, so a range
+# bound may have leading spaces, overflow to inf, or be empty (0).
+parse_double = parse_float
+get_double = get_float
 
 
 def _range_double(a: bytes):
     """strtod(s, &eptr) with *eptr == '\\0' required, NaN refused."""
     if not a:
         return 0.0
-    if a[0] in _WS:
-        a = a.lstrip(_WS)
-        if not a:
-            return None     # nothing converted: eptr stays on the space
-    if a[-1] in _WS or b"_" in a:
+    v, end, _ = strtod(a)
+    if end != len(a) or v != v:
         return None
-    try:
-        v = float(a)
-    except ValueError:
-        v = _strtod_slow(a)
-        if v is None:
-            return None
-    return None if v != v else v
+    return v
 
 
 def parse_score_range(amin: bytes, amax: bytes):
