@@ -624,3 +624,9 @@ def test_renamed_and_disabled_commands():
         finally:
             kv.close()
             real.close()
+
+
+def test_getkeysandflags_resp3_flags_are_a_set(diff):
+    diff.call("HELLO", "3")
+    diff.call("COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b")
+    diff.call("COMMAND", "GETKEYSANDFLAGS", "LMOVE", "a", "b", "LEFT", "RIGHT")

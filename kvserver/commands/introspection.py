@@ -478,15 +478,15 @@ def _resolve(argv):
     return spec.subcommands.get(argv[1].lower().decode("latin-1"))
 
 
-def _getkeys(argv, with_flags: bool) -> bytes:
+def _getkeys(argv, with_flags: bool, proto: int) -> bytes:
     cmd = argv[2:]
     spec = _resolve(cmd)
     if spec is None:
         raise CommandError(errors.GETKEYS_INVALID_COMMAND)
-    return getkeys_reply(spec, cmd, with_flags)
+    return getkeys_reply(spec, cmd, with_flags, proto)
 
 
-def getkeys_reply(spec, cmd, with_flags: bool) -> bytes:
+def getkeys_reply(spec, cmd, with_flags: bool, proto: int = 2) -> bytes:
     """GETKEYS / GETKEYSANDFLAGS for the command line `cmd` run by `spec`."""
     specs = key_specs(spec)
     if spec.getkeys is None and all("NOT_KEY" in ks.flags for ks in specs):
@@ -503,7 +503,7 @@ def getkeys_reply(spec, cmd, with_flags: bool) -> bytes:
         if with_flags:
             out.append(b"*2\r\n")
             out.append(bulk(key))
-            out.append(encode(_key_flags(flags), 2))
+            out.append(encode(_key_flags(flags), proto))
         else:
             out.append(bulk(key))
     return b"".join(out)
@@ -601,7 +601,7 @@ def command_docs(c, argv):
             complexity="O(N) where N is the number of arguments to the command",
             args="", **_SERVER)
 def command_getkeys(c, argv):
-    return _getkeys(argv, False)
+    return _getkeys(argv, False, c.resp)
 
 
 @subcommand("command", "getkeysandflags", -4, _FLAGS, acl=_ACL,
@@ -610,7 +610,7 @@ def command_getkeys(c, argv):
             complexity="O(N) where N is the number of arguments to the command",
             args="", **_SERVER)
 def command_getkeysandflags(c, argv):
-    return _getkeys(argv, True)
+    return _getkeys(argv, True, c.resp)
 
 
 @subcommand("command", "list", -2, _FLAGS, acl=_ACL, tips=_NONDET,
