@@ -55,24 +55,35 @@ UNAUTH_MAX_BULK = 16384
 
 
 def _bulk_arrays(cmds: list) -> bool:
-    """True if every item is a list of bytes, i.e. hiredis parsed nothing
-    but arrays of bulk strings (joining fails on integers, errors, nulls,
-    nested arrays...)."""
+    """True if every item is a list of bytes (joining fails on integers,
+    errors, nulls, nested arrays...) and no argument starts with or holds a
+    "\\r\\n$" or "\\r\\n*" that the header counts in feed_parse could
+    mistake for a header."""
     if set(map(type, cmds)) != _LIST:
         return False
     try:
-        b"".join(chain.from_iterable(cmds))
+        joined = b"\r\n".join(chain.from_iterable(cmds))
     except TypeError:
         return False
-    return True
+    return (b"\r\n$" not in joined and b"\r\n*" not in joined
+            and joined[:1] not in (b"$", b"*"))
 
 
-def _encoded_len(cmd: list) -> int:
-    n = 3 + len(str(len(cmd)))
+def _encode_request(cmd: list) -> bytes:
+    parts = [b"*%d\r\n" % len(cmd)]
     for a in cmd:
-        la = len(a)
-        n += 5 + len(str(la)) + la
-    return n
+        parts.append(b"$%d\r\n" % len(a))
+        parts.append(a)
+        parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+_NOT_PLAIN_INLINE = re.compile(rb"[\"'\x00\x0b\x0c]|\n\*")
+
+
+def _plain_inline(data: bytes) -> bool:
+    """No quotes, NULs, \\v or \\f, and no line starting a multibulk."""
+    return _NOT_PLAIN_INLINE.search(data) is None
 
 
 class RequestParser:
@@ -128,16 +139,20 @@ class RequestParser:
             except hiredis.ProtocolError:
                 cmds = None
             if cmds is not None:
-                end = len(data)
                 if partial:
-                    end = 0
-                    for cmd in cmds:
-                        end += _encoded_len(cmd)
-                # Every argument must have come from a "$" bulk and every
-                # command from a top-level "*" (not a status line or a RESP3
-                # aggregate that hiredis also turns into bytes or lists).
-                if (data.count(b"\r\n$", 0, end) == sum(map(len, cmds))
-                        and data.count(b"\r\n*", 0, end) == len(cmds) - 1 + partial):
+                    # the complete commands must be exactly their canonical
+                    # encoding, which also locates where the tail starts
+                    head = b"".join(map(_encode_request, cmds))
+                    ok = data.startswith(head)
+                    end = len(head)
+                else:
+                    # Every argument must have come from a "$" bulk and every
+                    # command from a top-level "*" (not a status line or a
+                    # RESP3 aggregate hiredis turns into the same objects).
+                    end = len(data)
+                    ok = (data.count(b"\r\n$") == sum(map(len, cmds))
+                          and data.count(b"\r\n*") == len(cmds) - 1)
+                if ok:
                     if partial:
                         self.reader = hiredis.Reader()
                         self.buf = data[end:]
@@ -149,6 +164,13 @@ class RequestParser:
                         return None
                     return self.parse(out, max_bulk, authenticated)
             self.reader = hiredis.Reader()
+        elif (data[0] != 42 and authenticated and self.argv is None
+              and self.pos >= len(self.buf) and data[-1] == 10
+              and len(data) <= INLINE_MAX and _plain_inline(data)):
+            # whole inline lines without quotes: bytes.split does all of
+            # sdssplitargs' work (redis-benchmark's PING_INLINE, telnet)
+            out += [args for args in map(bytes.split, data.split(b"\n")) if args]
+            return None
         self.feed(data)
         return self.parse(out, max_bulk, authenticated)
 
