@@ -35,6 +35,7 @@ Redis's scanGenericCommand, shared by all four commands.
 
 from collections import OrderedDict
 
+from kvserver.commands.args import c_word
 from kvserver import errors
 from kvserver.errors import CommandError
 from kvserver.glob import compile_glob
@@ -179,12 +180,6 @@ def parse_cursor(arg: bytes) -> int | None:
     if v > 0xFFFFFFFFFFFFFFFF:
         return None
     return (-v) & 0xFFFFFFFFFFFFFFFF if neg else v
-
-
-def c_word(arg: bytes) -> bytes:
-    """An option as strcasecmp sees it: lower-cased, ending at a NUL."""
-    nul = arg.find(b"\0")
-    return (arg if nul < 0 else arg[:nul]).lower()
 
 
 def parse_options(argv, i: int, allow_type: bool):

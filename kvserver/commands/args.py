@@ -12,6 +12,7 @@ from kvserver import errors
 from kvserver.errors import CommandError
 from kvserver.net.resp import strict_int
 
+LONG_MAX = 2**63 - 1
 _WS = b" \t\n\r\v\f"
 _DBL_MIN = 2.2250738585072014e-308
 _INF = float("inf")
@@ -135,6 +136,36 @@ def get_float(arg: bytes, msg: bytes = errors.NOT_FLOAT) -> float:
     if v is None:
         raise CommandError(msg)
     return v
+
+
+def c_word(arg: bytes) -> bytes:
+    """An option name as strcasecmp sees it: lower-cased, ending at a NUL
+    (Redis compares C strings, so an embedded NUL ends the word)."""
+    nul = arg.find(b"\0")
+    return (arg if nul < 0 else arg[:nul]).lower()
+
+
+def c_word_upper(arg: bytes) -> bytes:
+    """`c_word`, upper-cased, for tables keyed by upper-case names."""
+    nul = arg.find(b"\0")
+    return (arg if nul < 0 else arg[:nul]).upper()
+
+
+def random_count(argv: list, flag: bytes) -> tuple[int, bool]:
+    """HRANDFIELD/ZRANDMEMBER key count [flag]: (count, flag given), with
+    the range checks Redis applies (a doubled reply must fit a long)."""
+    n = strict_int(argv[2])
+    if n is None:
+        raise CommandError(errors.NOT_INTEGER)
+    if n < -LONG_MAX:
+        raise CommandError(errors.LONG_RANGE)
+    argc = len(argv)
+    if argc > 4 or (argc == 4 and c_word(argv[3]) != flag):
+        raise CommandError(errors.SYNTAX)
+    with_flag = argc == 4
+    if with_flag and (n < -(LONG_MAX // 2) or n > LONG_MAX // 2):
+        raise CommandError(errors.VALUE_OUT_OF_RANGE)
+    return n, with_flag
 
 
 def upper(arg: bytes) -> bytes:

@@ -25,6 +25,7 @@ RESP3 doubles), hashes as integers.
 from operator import itemgetter
 
 from kvserver import errors, geohash
+from kvserver.commands.args import c_word as _option
 from kvserver.commands.args import get_float as double_arg
 from kvserver.commands.sort import pqsort
 from kvserver.commands.table import KeySpec, command
@@ -45,12 +46,6 @@ SEARCH = 8          # GEOSEARCH syntax
 SEARCHSTORE = 16    # GEOSEARCHSTORE
 
 SORT_NONE, SORT_ASC, SORT_DESC = 0, 1, 2
-
-
-def _option(arg: bytes) -> bytes:
-    """An option as strcasecmp sees it: lower-cased, up to the first NUL."""
-    nul = arg.find(b"\0")
-    return (arg if nul < 0 else arg[:nul]).lower()
 
 
 def _lonlat(lon_arg: bytes, lat_arg: bytes) -> tuple:

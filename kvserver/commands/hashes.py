@@ -16,6 +16,7 @@ they are scanGenericCommand's option loop and reply for a key's collection.
 from random import random as _random, sample as _sample
 
 from kvserver import errors, longdouble
+from kvserver.commands.args import c_word as _opt, random_count
 from kvserver.commands.table import KeySpec, command
 from kvserver.datastructs.hash import Hash
 from kvserver.errors import CommandError
@@ -31,12 +32,6 @@ LONG_MAX = LLONG_MAX
 _HASH = (Hash,)
 _EMPTY_SCAN = b"*2\r\n$1\r\n0\r\n*0\r\n"
 _EMPTY_MAP3 = b"%0\r\n"
-
-
-def _opt(arg: bytes) -> bytes:
-    # Redis compares option names as C strings: an embedded NUL ends them.
-    i = arg.find(b"\0")
-    return (arg if i < 0 else arg[:i]).lower()
 
 
 _BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
@@ -376,18 +371,8 @@ def hgetall(c, argv):
          group="hash", complexity="O(N) where N is the number of fields returned",
          args="key options:[count [WITHVALUES]]")
 def hrandfield(c, argv):
-    argc = len(argv)
-    if argc >= 3:
-        n = strict_int(argv[2])
-        if n is None:
-            raise CommandError(errors.NOT_INTEGER)
-        if n < -LONG_MAX:
-            raise CommandError(errors.LONG_RANGE)
-        if argc > 4 or (argc == 4 and _opt(argv[3]) != b"withvalues"):
-            raise CommandError(errors.SYNTAX)
-        withvalues = argc == 4
-        if withvalues and (n < -(LONG_MAX // 2) or n > LONG_MAX // 2):
-            raise CommandError(errors.VALUE_OUT_OF_RANGE)
+    if len(argv) >= 3:
+        n, withvalues = random_count(argv, b"withvalues")
         return _hrandfield_count(c, argv[1], n, withvalues)
     h = c.db.lookup_typed(argv[1], _HASH)
     if h is None:

@@ -19,6 +19,7 @@ Keyspace notifications are not emitted (the server has no notification
 machinery yet).
 """
 
+from kvserver.commands.args import c_word_upper as _opt
 from kvserver import blocking, errors
 from kvserver.commands.table import KeySpec, command
 from kvserver.datastructs.quicklist import Quicklist, encode
@@ -32,12 +33,6 @@ _WRONGTYPE = errors.WRONGTYPE
 _QL = (Quicklist,)
 _NEG_ONE = b":-1\r\n"
 _INTS = [integer(i) for i in range(10000)]
-
-
-def _opt(arg: bytes) -> bytes:
-    # Redis compares options with strcasecmp: an embedded NUL ends them.
-    i = arg.find(b"\0")
-    return (arg if i < 0 else arg[:i]).upper()
 
 
 def _get_long(arg: bytes) -> int:

@@ -22,6 +22,7 @@ them, and every write first expires a stale key through a lookup, as
 lookupKeyWrite does, so INFO's expired_keys counts what Redis counts.
 """
 
+from kvserver.commands.args import c_word_upper as _opt
 from kvserver import clock, errors, longdouble
 from kvserver.commands.table import command
 from kvserver.errors import CommandError
@@ -74,12 +75,6 @@ def _check_length(c, size: int, append: int):
     """checkStringLength: a string may not grow past proto-max-bulk-len."""
     if size + append > c.server.config.proto_max_bulk_len:
         raise CommandError(errors.STRING_TOO_LONG)
-
-
-def _opt(arg: bytes) -> bytes:
-    # Redis compares options as C strings: an embedded NUL ends them.
-    i = arg.find(b"\0")
-    return (arg if i < 0 else arg[:i]).upper()
 
 
 # ---------------------------------------------------------------------------

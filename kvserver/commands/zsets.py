@@ -28,7 +28,8 @@ from itertools import repeat
 from random import random as _random, sample as _sample
 
 from kvserver import blocking, errors
-from kvserver.commands.args import get_float, parse_float, strtod
+from kvserver.commands.args import c_word as _opt
+from kvserver.commands.args import get_float, parse_float, random_count, strtod
 from kvserver.commands.hashes import bulks, scan_options, scan_reply
 from kvserver.commands.table import KeySpec, command
 from kvserver.datastructs.set import Set
@@ -50,12 +51,6 @@ _ZADD_OPTS = {b"nx": NX, b"xx": XX, b"ch": 0, b"incr": INCR, b"gt": GT, b"lt": L
 RANK, SCORE, LEX = 1, 2, 3          # zrange_type
 UNION, INTER, DIFF = 1, 2, 3        # SET_OP_*
 SUM, MIN, MAX = 1, 2, 3             # REDIS_AGGR_*
-
-
-def _opt(arg: bytes) -> bytes:
-    # strcasecmp sees a C string: an embedded NUL ends the option name
-    i = arg.find(b"\0")
-    return (arg if i < 0 else arg[:i]).lower()
 
 
 def _get_long(arg: bytes) -> int:
@@ -1122,18 +1117,8 @@ def bzmpop(c, argv):
          group="sorted-set", complexity="O(N) where N is the number of elements returned",
          args="key options:[count [WITHSCORES]]")
 def zrandmember(c, argv):
-    argc = len(argv)
-    if argc >= 3:
-        n = strict_int(argv[2])
-        if n is None:
-            raise CommandError(errors.NOT_INTEGER)
-        if n < -LONG_MAX:
-            raise CommandError(errors.LONG_RANGE)
-        if argc > 4 or (argc == 4 and _opt(argv[3]) != b"withscores"):
-            raise CommandError(errors.SYNTAX)
-        withscores = argc == 4
-        if withscores and (n < -(LONG_MAX // 2) or n > LONG_MAX // 2):
-            raise CommandError(errors.VALUE_OUT_OF_RANGE)
+    if len(argv) >= 3:
+        n, withscores = random_count(argv, b"withscores")
         return _zrandmember_count(c, argv[1], n, withscores)
     zs = c.db.lookup_typed(argv[1], _Z)
     if zs is None:
