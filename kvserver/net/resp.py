@@ -46,7 +46,6 @@ def strict_int(b) -> int | None:
     return v if v <= LLONG_MAX else None
 
 
-_LIST = {list}
 # A multibulk count hiredis would preallocate a huge list for before any
 # element arrives; such chunks go to the exact parser, which rejects them.
 _BIG_COUNT = re.compile(rb"\*[0-9]{6}")
@@ -55,16 +54,18 @@ UNAUTH_MAX_BULK = 16384
 
 
 def _bulk_arrays(cmds: list) -> bool:
-    """True if every item is a list of bytes (joining fails on integers,
-    errors, nulls, nested arrays...) and no argument starts with or holds a
+    """True if every argument is bytes (joining fails on the integers,
+    errors, nulls and nested arrays hiredis may return, and on a top-level
+    item that is not an array) and no argument starts with or holds a
     "\\r\\n$" or "\\r\\n*" that the header counts in feed_parse could
-    mistake for a header."""
-    if set(map(type, cmds)) != _LIST:
-        return False
+    mistake for a header.  A top-level map or set passes here; the count
+    of top-level "*" headers rejects it."""
     try:
         joined = b"\r\n".join(chain.from_iterable(cmds))
     except TypeError:
         return False
+    if b"$" not in joined and b"*" not in joined:   # memchr: the usual case
+        return True
     return (b"\r\n$" not in joined and b"\r\n*" not in joined
             and joined[:1] not in (b"$", b"*"))
 
@@ -125,14 +126,8 @@ class RequestParser:
                 and self.argv is None and self.pos >= len(self.buf)
                 and _BIG_COUNT.search(data) is None):
             reader.feed(data)
-            cmds = []
-            gets = reader.gets
             try:
-                while True:
-                    cmd = gets()
-                    if cmd is False:
-                        break
-                    cmds.append(cmd)
+                cmds = list(iter(reader.gets, False))
                 partial = reader.has_data()
                 if cmds and not _bulk_arrays(cmds):
                     cmds = None
