@@ -84,7 +84,7 @@ class Stats:
 class Db:
     __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
                  "atime", "born", "born_marks", "lfu", "expire_cursor",
-                 "blocking", "hits", "misses")
+                 "blocking", "hits", "misses", "floatstr")
 
     def __init__(self, id: int, keyspace: "Keyspace"):
         self.id = id
@@ -94,6 +94,10 @@ class Db:
         self.blocking = {}      # key -> deque of clients blocked on it (blocking.py)
         self.keyspace = keyspace
         self.avg_ttl = 0
+        # Keys holding an INCRBYFLOAT result that reads as an integer: Redis
+        # made that object an embstr and never int-encodes it, so OBJECT
+        # ENCODING must not infer "int" from the text (`encoding_hint`).
+        self.floatstr = set()
         self.hits = 0           # keyspace_hits / keyspace_misses share
         self.misses = 0
         self.atime = {}         # key -> LRU_CLOCK of its last access
@@ -114,6 +118,8 @@ class Db:
     def _evict_expired(self, key):
         del self.data[key]
         del self.expires[key]
+        if self.floatstr:
+            self.floatstr.discard(key)
         self.atime.pop(key, None)
         if LFU:
             self.lfu.pop(key, None)
@@ -271,6 +277,8 @@ class Db:
                 # signalKeyAsReady (dbAdd): served after the current command
                 self.keyspace.ready_keys.append((self, key))
         data[key] = value
+        if self.floatstr:
+            self.floatstr.discard(key)
         if LFU and key not in self.lfu:
             self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
         if not keepttl and self.expires:
@@ -281,6 +289,8 @@ class Db:
     def replace(self, key, value):
         """Store a new value for an existing key, keeping its TTL (INCR...)."""
         self.data[key] = value
+        if self.floatstr:
+            self.floatstr.discard(key)
         if self.watched:
             self.touch(key)
 
@@ -293,6 +303,8 @@ class Db:
             del self.data[key]
         except KeyError:
             return False
+        if self.floatstr:
+            self.floatstr.discard(key)
         self.atime.pop(key, None)
         if LFU:
             self.lfu.pop(key, None)
@@ -332,6 +344,7 @@ class Db:
         self.born = []
         self.born_marks = []
         self.lfu = {}
+        self.floatstr = set()
         self.avg_ttl = 0
         self.expire_cursor = []
 
@@ -366,7 +379,7 @@ class Keyspace:
                     if key in db.data or key in other.data:
                         db.touch(key)
         for attr in ("data", "expires", "atime", "born", "born_marks", "lfu",
-                     "avg_ttl", "expire_cursor"):
+                     "floatstr", "avg_ttl", "expire_cursor"):
             x = getattr(a, attr)
             setattr(a, attr, getattr(b, attr))
             setattr(b, attr, x)

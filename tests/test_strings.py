@@ -811,12 +811,17 @@ def test_object_encoding_tcp(diff, raw, commands, expected):
         len(expected), expected.encode())
 
 
-def test_incrbyfloat_integer_result_encoding_gap(hybrid):
-    """Known gap: Redis keeps INCRBYFLOAT's "11" as an embstr; ours is "int"."""
-    hybrid.call("set", "k", "10.5")
-    hybrid.call("incrbyfloat", "k", "0.5")
-    assert hybrid.real.call("object", "encoding", "k") == b"$6\r\nembstr\r\n"
-    assert string_encoding(hybrid.kv.db.data[b"k"]) == "int"
+def test_incrbyfloat_integer_result_is_embstr(diff):
+    # Redis keeps INCRBYFLOAT's "11" as the embstr it created
+    diff.call("set", "k", "10.5")
+    diff.call("incrbyfloat", "k", "0.5")
+    diff.call("object", "encoding", "k")
+    diff.call("incr", "k")
+    diff.call("object", "encoding", "k")
+    diff.call("incrbyfloat", "f", "3")
+    diff.call("object", "encoding", "f")
+    diff.call("set", "f", "3")
+    diff.call("object", "encoding", "f")
 
 
 # ---------------------------------------------------------------------------

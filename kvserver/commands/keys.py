@@ -19,7 +19,7 @@ import copy as _copy
 import random
 
 from kvserver import clock, errors
-from kvserver.commands.strings import string_encoding
+from kvserver.commands.strings import key_string_encoding
 from kvserver.commands.table import (KeySpec, command, container,
                                      subcommand)
 from kvserver.errors import CommandError
@@ -597,7 +597,7 @@ def object_encoding(c, argv):
     if v is None:
         return _null(c)
     if type(v) in STRING_TYPES:
-        return bulk(string_encoding(v).encode())
+        return bulk(key_string_encoding(c.db, argv[2], v).encode())
     return bulk(v.encoding().encode())
 
 

@@ -491,8 +491,8 @@ def _debug_object(c, argv):
         raise CommandError(errors.NO_SUCH_KEY)
     extra = ""
     if type(v) in keyspace.STRING_TYPES:
-        from kvserver.commands.strings import string_encoding
-        enc = string_encoding(v)
+        from kvserver.commands.strings import key_string_encoding
+        enc = key_string_encoding(db, key, v)
         serialized = _string_serialized_len(v)
     else:
         enc = v.encoding()

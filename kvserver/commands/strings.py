@@ -13,9 +13,10 @@ A string value is one of (see keyspace.py):
   value to another key (COPY) must copy a bytearray.
 - `int`: the result of INCR/DECR/INCRBY/DECRBY, encoding "int".
 
-`string_encoding(value)` is what OBJECT ENCODING reports for these.  One
-known gap: Redis keeps INCRBYFLOAT's result as an embstr even when it
-looks like an integer ("11"); here it is bytes and reports "int".
+`string_encoding(value)` is what OBJECT ENCODING reports for these, except
+for an INCRBYFLOAT result that reads as an integer ("11"): Redis keeps that
+object an embstr, so the key is listed in `Db.floatstr` and
+`key_string_encoding` says so.
 
 Writes go through Db.set/replace/delete/set_expire/persist so WATCH sees
 them, and every write first expires a stale key through a lookup, as
@@ -51,6 +52,13 @@ def string_encoding(value) -> str:
     if n <= 20 and strict_int(value) is not None:
         return "int"
     return "embstr" if n <= EMBSTR_SIZE_LIMIT else "raw"
+
+
+def key_string_encoding(db, key, value) -> str:
+    """OBJECT ENCODING of the string value stored at `key`."""
+    if type(value) is bytes and key in db.floatstr:
+        return "embstr" if len(value) <= EMBSTR_SIZE_LIMIT else "raw"
+    return string_encoding(value)
 
 
 def _as_bytes(v) -> bytes:
@@ -618,6 +626,8 @@ def incrbyfloat(c, argv):
         db.set(key, text)
     else:
         db.replace(key, text)
+    if len(text) <= 20 and strict_int(text) is not None:
+        db.floatstr.add(key)
     return bulk(text)
 
 
