@@ -70,6 +70,18 @@ def unshare(db, key, v) -> bytearray:
     return ba
 
 
+def _add_quietly(db, key, value):
+    """dbAdd without signalModifiedKey: BITFIELD creates its key before
+    knowing whether any operation will write (all may fail under OVERFLOW
+    FAIL), and only signals once one did."""
+    watchers = db.watched.pop(key, None)
+    try:
+        db.set(key, value)
+    finally:
+        if watchers is not None:
+            db.watched[key] = watchers
+
+
 def _bit_offset(c, arg: bytes, bits: int = 0) -> int:
     """getBitOffsetFromArgument: a bit offset below proto-max-bulk-len * 8.
     With `bits` (BITFIELD), "#N" means N * bits, multiplied in int64 as C
@@ -348,24 +360,32 @@ def bitop(c, argv):
             _dirty(c)
         return ZERO
     # Little-endian integers: the zero padding of shorter inputs (on the
-    # right of the string) is their high end, which costs nothing.
+    # right of the string) is their high end, which costs nothing.  Long
+    # inputs go chunk by chunk to bound the temporary integers.
+    res = bytearray(maxlen)
     frm = int.from_bytes
-    if op == b"not":
-        res = frm(srcs[0], "little") ^ ((1 << (maxlen << 3)) - 1)
-    else:
-        it = iter(srcs)
-        res = frm(next(it), "little")
-        if op == b"and":
-            for s in it:
-                res &= frm(s, "little")
-        elif op == b"or":
-            for s in it:
-                res |= frm(s, "little")
+    views = [memoryview(s) for s in srcs]
+    for i in range(0, maxlen, _CHUNK):
+        j = min(i + _CHUNK, maxlen)
+        if op == b"not":
+            x = frm(views[0][i:j], "little") ^ ((1 << ((j - i) << 3)) - 1)
         else:
-            for s in it:
-                res ^= frm(s, "little")
+            it = iter(views)
+            x = frm(next(it)[i:j], "little")
+            if op == b"and":
+                for m in it:
+                    x &= frm(m[i:j], "little")
+            elif op == b"or":
+                for m in it:
+                    x |= frm(m[i:j], "little")
+            else:
+                for m in it:
+                    x ^= frm(m[i:j], "little")
+        res[i:j] = x.to_bytes(j - i, "little")
+    for m in views:
+        m.release()
     # Redis creates the result as a raw string whatever its length.
-    db.set(dest, bytearray(res.to_bytes(maxlen, "little")))
+    db.set(dest, res)
     _dirty(c)
     return integer(maxlen)
 
@@ -522,7 +542,7 @@ def _bitfield(c, argv, readonly_cmd: bool) -> bytes:
         v = db.lookup(key)
         if v is None:
             buf = bytearray(byte + 1)
-            db.set(key, buf)
+            _add_quietly(db, key, buf)
             grew = True
         else:
             buf = unshare(db, key, v)
