@@ -35,7 +35,6 @@ _NOT_INTEGER = errors.NOT_INTEGER
 _BIT_OFFSET = errors.BIT_OFFSET
 _CHUNK = 1 << 20            # bytes per big-int conversion on long ranges
 _MASK64 = (1 << 64) - 1
-_INVERT = bytes(range(255, -1, -1))     # translate table: byte -> ~byte
 
 
 def _cstr(arg: bytes) -> bytes:

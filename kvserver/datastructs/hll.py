@@ -371,10 +371,6 @@ class Sparse:
     def body(self) -> bytes:
         return b"".join(self.ops)
 
-    def _lone_at(self, i: int) -> bool:
-        t = self.ops[i]
-        return len(t) == 1 and 0x40 <= t[0] < 0x80
-
     def set(self, index: int, count: int, max_bytes: int) -> int:
         """hllSparseSet: 1 if register `index` rose to `count`, 0 if it was
         already as high, -1 if the opcodes do not reach it (corrupted),
