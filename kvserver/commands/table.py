@@ -15,7 +15,6 @@ registers its own commands, and nothing else adds to the table.
 
 import enum
 import importlib
-import importlib.util
 
 
 class Flag(enum.Flag):
@@ -217,16 +216,11 @@ def by_name(name: str) -> CommandSpec | None:
 
 COMMAND_MODULES = (
     "connection", "strings", "keys", "server", "introspection", "config_cmd",
-    "transactions",
+    "transactions", "lists", "hashes", "sets", "zsets", "bitmaps",
+    "hyperloglog", "geo", "sort", "blocking",
 )
-# Modules of data types still being written register themselves once present.
-OPTIONAL_MODULES = ("lists", "hashes", "sets", "zsets", "bitmaps",
-                    "hyperloglog", "geo", "sort", "blocking")
 
 
 def load():
     for mod in COMMAND_MODULES:
         importlib.import_module(f"kvserver.commands.{mod}")
-    for mod in OPTIONAL_MODULES:
-        if importlib.util.find_spec(f"kvserver.commands.{mod}") is not None:
-            importlib.import_module(f"kvserver.commands.{mod}")
