@@ -312,6 +312,26 @@ class Db:
             self.touch(key)
         return True
 
+    def move_to(self, key, dst: "Db", dst_key):
+        """RENAME/MOVE: the value object itself moves in Redis, so its TTL,
+        access time, LFU counter and encoding go with it.  `key` must be
+        live and `dst_key` free."""
+        value = self.data[key]
+        when = self.expires.get(key)
+        atime = self.access_time(key)
+        lfu = self.lfu.get(key)
+        floaty = key in self.floatstr
+        dst.set(dst_key, value)
+        if when is not None:
+            dst.set_expire(dst_key, when)
+        self.delete(key)
+        if atime is not None:
+            dst.set_access_time(dst_key, atime)
+        if lfu is not None:
+            dst.lfu[dst_key] = lfu
+        if floaty:
+            dst.floatstr.add(dst_key)
+
     def set_expire(self, key, when_ms: int):
         self.expires[key] = when_ms
         if self.watched:

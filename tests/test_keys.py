@@ -559,3 +559,13 @@ def test_hit_miss_accounting(diff, cmd):
     diff.kv.call(*cmd)
     diff.real.call(*cmd)
     assert _hits_misses(diff.kv) == _hits_misses(diff.real)
+
+
+def test_rename_and_move_keep_the_embstr_of_incrbyfloat(diff):
+    diff.call("INCRBYFLOAT", "f", "3")
+    diff.call("RENAME", "f", "g")
+    diff.call("OBJECT", "ENCODING", "g")
+    diff.call("MOVE", "g", "1")
+    diff.call("SELECT", "1")
+    diff.call("OBJECT", "ENCODING", "g")
+    diff.call("FLUSHDB")

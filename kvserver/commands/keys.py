@@ -152,22 +152,11 @@ def _rename(c, argv, nx: bool):
         raise CommandError(errors.NO_SUCH_KEY)
     if src == dst:
         return ZERO if nx else OK
-    when = db.get_expire(src)
     if db.lookup(dst) is not None:
         if nx:
             return ZERO
         db.delete(dst)
-    atime = db.access_time(src)
-    lfu = db.lfu.get(src)
-    db.set(dst, v)
-    if when is not None:
-        db.set_expire(dst, when)
-    db.delete(src)
-    # the value object moves, and with it its access time and LFU counter
-    if atime is not None:
-        db.set_access_time(dst, atime)
-    if lfu is not None:
-        db.lfu[dst] = lfu
+    db.move_to(src, db, dst)
     c.server.keyspace.dirty += 1
     return ONE if nx else OK
 
@@ -215,19 +204,9 @@ def move(c, argv):
     v = src.lookup(key)
     if v is None:
         return ZERO
-    when = src.get_expire(key)
     if dst.lookup(key) is not None:
         return ZERO
-    atime = src.access_time(key)
-    lfu = src.lfu.get(key)
-    dst.set(key, v)
-    if when is not None:
-        dst.set_expire(key, when)
-    src.delete(key)
-    if atime is not None:
-        dst.set_access_time(key, atime)
-    if lfu is not None:
-        dst.lfu[key] = lfu
+    src.move_to(key, dst, key)
     c.server.keyspace.dirty += 1
     return ONE
 
