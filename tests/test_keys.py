@@ -569,3 +569,9 @@ def test_rename_and_move_keep_the_embstr_of_incrbyfloat(diff):
     diff.call("SELECT", "1")
     diff.call("OBJECT", "ENCODING", "g")
     diff.call("FLUSHDB")
+
+
+def test_copy_keeps_the_embstr_of_incrbyfloat(diff):
+    diff.call("INCRBYFLOAT", "k1", "0")
+    diff.call("COPY", "k1", "k2")
+    diff.call("OBJECT", "ENCODING", "k2")

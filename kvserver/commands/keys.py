@@ -259,6 +259,8 @@ def copy(c, argv):
     dst.set(newkey, _dup(v))
     if when is not None:
         dst.set_expire(newkey, when)
+    if key in src.floatstr:     # the duplicate keeps the embstr encoding
+        dst.floatstr.add(newkey)
     c.server.keyspace.dirty += 1
     return ONE
 
