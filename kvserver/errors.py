@@ -68,7 +68,7 @@ def wrong_arity(fullname: str) -> CommandError:
 
 
 def unknown_subcommand(sub: bytes, parent: str) -> CommandError:
-    return CommandError(b"ERR unknown subcommand '" + _sanitize(sub[:128])
+    return CommandError(b"ERR unknown subcommand '" + _sanitize(sub.split(b"\0", 1)[0][:128])
                         + b"'. Try " + parent.upper().encode() + b" HELP.")
 
 
