@@ -19,6 +19,13 @@ import time
 
 import pytest
 import redis
+from hypothesis import settings
+
+# CI replays the same examples every run, so a landing never depends on
+# the draw; run locally with --hypothesis-seed=N to explore further.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
