@@ -50,6 +50,21 @@ LT = 8
 INCR = 16
 
 
+
+def _updated_score(cur: float, s: float, flags: int):
+    """zsetAdd's rules for a member already present with score `cur`: the
+    score to store (it may equal `cur`), or None to leave the member as is
+    (NX, or GT/LT refusing the change)."""
+    if flags & NX:
+        return None
+    if flags & INCR:
+        s += cur
+        if s != s:
+            raise NanScore()
+    if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+        return None
+    return s
+
 class _Bound:
     """The "-" or "+" of a lexicographic range (shared.minstring and
     maxstring): a unique object, compared by identity, below or above
@@ -527,14 +542,9 @@ class ZSet:
                 except ValueError:
                     i = -1
                 if i >= 0:
-                    if flags & NX:
-                        continue
                     cur = ss[i]
-                    if flags & INCR:
-                        s += cur
-                        if s != s:
-                            raise NanScore()
-                    if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+                    s = _updated_score(cur, s, flags)
+                    if s is None:
                         continue
                     processed += 1
                     newscore = s
@@ -568,13 +578,8 @@ class ZSet:
             j += 1
             cur = d.get(m)
             if cur is not None:
-                if flags & NX:
-                    continue
-                if flags & INCR:
-                    s += cur
-                    if s != s:
-                        raise NanScore()
-                if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+                s = _updated_score(cur, s, flags)
+                if s is None:
                     continue
                 processed += 1
                 newscore = s
