@@ -8,9 +8,12 @@ inputs are checked against a real redis-server end to end in
 test_protocol.py.
 """
 
+import os
+
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
+from kvserver.net import resp
 from kvserver.net.resp import INLINE_MAX, RequestParser, split_args
 
 MAX_BULK = 512 * 1024 * 1024
@@ -23,15 +26,22 @@ def mbulk(*args) -> bytes:
 def run(chunks, max_bulk=MAX_BULK, authenticated=True):
     """Feed chunks one by one, parsing after each; (commands, error or None).
 
-    Both entry points are run and must agree: `feed_parse`, which the server
-    calls for every read (with its hiredis fast path), and the pure-Python
-    `feed` + `parse`.
+    Every entry point is run and all must agree: `feed_parse`, which the
+    server calls for every read (with its hiredis fast path, guarded by the
+    native scanner when it is built and by checks of hiredis's result when
+    not), and the pure-Python `feed` + `parse`.
     """
     chunks = [c for c in chunks if c]    # a read never returns b""
-    fast = _run(chunks, max_bulk, authenticated, True)
     pure = _run(chunks, max_bulk, authenticated, False)
+    fast = _run(chunks, max_bulk, authenticated, True)
     assert fast == pure, f"feed_parse {fast!r} != parse {pure!r}"
-    return fast
+    saved, resp._scan = resp._scan, None
+    try:
+        checked = _run(chunks, max_bulk, authenticated, True)
+    finally:
+        resp._scan = saved
+    assert checked == pure, f"feed_parse without scanner {checked!r} != parse {pure!r}"
+    return pure
 
 
 def _run(chunks, max_bulk, authenticated, fast):
@@ -46,6 +56,31 @@ def _run(chunks, max_bulk, authenticated, fast):
         if err is not None:
             return out, err
     return out, None
+
+
+@pytest.mark.skipif(bool(os.environ.get("KVSERVER_NO_NATIVE")), reason="native off")
+def test_native_scanner_is_built():
+    """The fast path's scanner is compiled at install time; the server
+    works without it, but it should be there wherever a compiler was."""
+    assert resp._scan is not None
+
+
+@pytest.mark.skipif(resp._scan is None, reason="native scanner not built")
+@pytest.mark.parametrize("data,end", [
+    (b"*1\r\n$4\r\nPING\r\n", 14),
+    (b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI", 14),      # tail left over
+    (b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n", 19),            # empty bulk
+    (b"*1\r\n$4\r\nPING", 0),                           # nothing complete
+    (b"*1\r", 0), (b"*", 0), (b"*1\r\n$", 0), (b"*1\r\n$4\r", 0),
+    (b"*0\r\n", -1), (b"*-1\r\n", -1), (b"*01\r\n", -1),  # not plain
+    (b"*1\rX$4\r\nPING\r\n", -1), (b"*1\r\n$04\r\nPING\r\n", -1),
+    (b"*1\r\n$+4\r\nPING\r\n", -1), (b"*1\r\n+PING\r\n", -1),
+    (b"*1\r\n$4\r\nPINGxx", -1), (b"*1\r\n$4\r\nPING\r\nPING\r\n", -1),
+    (b"*100000\r\n", -1), (b"*1\r\n$1234567890123456\r\n", -1),
+    (b"*1\r\n$11\r\nhello world\r\n", -1),             # over max_bulk
+])
+def test_native_scanner_prefix(data, end):
+    assert resp._scan(data, len(data), 10) == end
 
 
 def bytewise(data: bytes):

@@ -23,6 +23,13 @@ try:
 except ImportError:      # the pure-Python parser alone is complete
     hiredis = None
 
+from kvserver.native import lib as _native
+
+# The native scanner finds the prefix of a chunk that hiredis may parse
+# (kvserver/native/build_native.py); without it hiredis parses first and
+# its result is checked afterwards, which costs about twice as much.
+_scan = _native.scan_requests if _native is not None else None
+
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024       # PROTO_MBULK_BIG_ARG
 INT_MAX = 2**31 - 1
@@ -95,11 +102,12 @@ class RequestParser:
 
     Two parsers cooperate.  A chunk that starts at a command boundary and
     holds plain multibulk requests goes through hiredis (C, about ten times
-    faster); hiredis rejects malformed lengths itself, a type check rejects
-    whatever it returns that is not a list of bulk strings, and counting
-    the "$" and "*" headers in the chunk catches the frames it would turn
-    into the same Python objects but Redis would not accept (status lines,
-    RESP3 aggregates).  Anything else - inline commands, protocol errors,
+    faster).  The native scanner, when built, measures the prefix of plain
+    requests before hiredis sees it.  Without it, hiredis rejects malformed
+    lengths itself, a type check rejects whatever it returns that is not a
+    list of bulk strings, and counting the "$" and "*" headers in the chunk
+    catches the frames it would turn into the same Python objects but
+    Redis would not accept (status lines, RESP3 aggregates).  Anything else - inline commands, protocol errors,
     unauthenticated clients, and the tail of a command that straddles reads
     - goes through `parse`, the exact port of Redis's rules, which keeps the
     connection until it is back at a command boundary.
@@ -123,43 +131,26 @@ class RequestParser:
     def feed_parse(self, data: bytes, out: list, max_bulk: int, authenticated: bool):
         reader = self.reader
         if (reader is not None and data[0] == 42 and authenticated
-                and self.argv is None and self.pos >= len(self.buf)
-                and _BIG_COUNT.search(data) is None):
-            reader.feed(data)
-            try:
-                cmds = list(iter(reader.gets, False))
-                partial = reader.has_data()
-                if cmds and not _bulk_arrays(cmds):
-                    cmds = None
-            except hiredis.ProtocolError:
-                cmds = None
-            if cmds is not None:
-                if partial:
-                    # the complete commands must be exactly their canonical
-                    # encoding, which also locates where the tail starts
-                    head = b"".join(map(_encode_request, cmds))
-                    ok = data.startswith(head)
-                    end = len(head)
-                else:
-                    # Every argument must have come from a "$" bulk and every
-                    # command from a top-level "*" (not a status line or a
-                    # RESP3 aggregate hiredis turns into the same objects).
-                    end = len(data)
-                    ok = (data.count(b"\r\n$") == sum(map(len, cmds))
-                          and data.count(b"\r\n*") == len(cmds) - 1)
-                if ok:
-                    if partial:
-                        self.reader = hiredis.Reader()
-                        self.buf = data[end:]
-                        self.pos = 0
-                    if [] in cmds:
-                        cmds = [c for c in cmds if c]
-                    out += cmds
-                    if not partial:
+                and self.argv is None and self.pos >= len(self.buf)):
+            if _scan is not None:
+                end = _scan(data, len(data), max_bulk)
+                if end > 0:
+                    # a prefix of plain requests: hiredis reads it exactly
+                    # as Redis would, and only lists of bulks come out
+                    if end == len(data):
+                        reader.feed(data)
+                        out += iter(reader.gets, False)
                         return None
+                    reader.feed(data, 0, end)
+                    out += iter(reader.gets, False)
+                    self.buf = data
+                    self.pos = end
                     return self.parse(out, max_bulk, authenticated)
-            self.reader = hiredis.Reader()
-        elif (data[0] != 42 and authenticated and self.argv is None
+            elif _BIG_COUNT.search(data) is None:
+                err = self._feed_checked(reader, data, out, max_bulk, authenticated)
+                if err is not False:
+                    return err
+        if (data[0] != 42 and authenticated and self.argv is None
               and self.pos >= len(self.buf) and data[-1] == 10
               and len(data) <= INLINE_MAX and _plain_inline(data)):
             # whole inline lines without quotes: bytes.split does all of
@@ -168,6 +159,46 @@ class RequestParser:
             return None
         self.feed(data)
         return self.parse(out, max_bulk, authenticated)
+
+    def _feed_checked(self, reader, data, out, max_bulk, authenticated):
+        """The fast path without the native scanner: hiredis parses the
+        chunk first and its result is checked afterwards.  False when the
+        chunk must go to the exact parser after all."""
+        reader.feed(data)
+        try:
+            cmds = list(iter(reader.gets, False))
+            partial = reader.has_data()
+            if cmds and not _bulk_arrays(cmds):
+                cmds = None
+        except hiredis.ProtocolError:
+            cmds = None
+        if cmds is not None:
+            if partial:
+                # the complete commands must be exactly their canonical
+                # encoding, which also locates where the tail starts
+                head = b"".join(map(_encode_request, cmds))
+                ok = data.startswith(head)
+                end = len(head)
+            else:
+                # Every argument must have come from a "$" bulk and every
+                # command from a top-level "*" (not a status line or a
+                # RESP3 aggregate hiredis turns into the same objects).
+                end = len(data)
+                ok = (data.count(b"\r\n$") == sum(map(len, cmds))
+                      and data.count(b"\r\n*") == len(cmds) - 1)
+            if ok:
+                if partial:
+                    self.reader = hiredis.Reader()
+                    self.buf = data[end:]
+                    self.pos = 0
+                if [] in cmds:
+                    cmds = [c for c in cmds if c]
+                out += cmds
+                if not partial:
+                    return None
+                return self.parse(out, max_bulk, authenticated)
+        self.reader = hiredis.Reader()
+        return False
 
     def pending(self) -> int:
         return len(self.buf) - self.pos

@@ -1,0 +1,106 @@
+"""cffi build script for kvserver.native._kvnative (run by setup.py).
+
+scan_requests(buf, len, max_bulk) walks a chunk of client input that
+starts at a command boundary and returns the offset just past the last
+complete request, or -1 as soon as it meets anything outside the plain
+form every client library sends:
+
+    "*" count CRLF ( "$" length CRLF data CRLF ){count}
+
+with count 1..99999 and length 0..max_bulk written as canonical decimals
+(no sign, no leading zero).  Input in that form means exactly the same to
+hiredis as to Redis's processMultibulkBuffer, so the server lets hiredis
+build the argument lists for that prefix; everything else (inline
+commands, odd framing, protocol errors, the incomplete tail) goes to the
+exact pure-Python parser.  Only lengths are read: the data is skipped
+over, never scanned.
+"""
+
+from cffi import FFI
+
+CDEF = """
+long long scan_requests(const char *buf, long long len, long long max_bulk);
+"""
+
+SOURCE = r"""
+/* Reads a canonical decimal ending in CRLF at buf[*pos]; 1 and *pos past
+   the CRLF when found, 0 when the input ends first, -1 when not canonical. */
+static int read_len(const unsigned char *buf, long long len, long long *pos,
+                    long long *out)
+{
+    long long i = *pos, v;
+    int digits = 0;
+    if (i >= len)
+        return 0;
+    if (buf[i] < '0' || buf[i] > '9')
+        return -1;
+    if (buf[i] == '0') {
+        v = 0;
+        i++;
+        digits = 1;
+    } else {
+        v = 0;
+        while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+            if (++digits > 15)
+                return -1;
+            v = v * 10 + (buf[i] - '0');
+            i++;
+        }
+    }
+    if (i >= len)
+        return 0;
+    if (buf[i] != '\r')
+        return -1;
+    if (i + 1 >= len)
+        return 0;
+    if (buf[i + 1] != '\n')
+        return -1;
+    *pos = i + 2;
+    *out = v;
+    return 1;
+}
+
+long long scan_requests(const char *cbuf, long long len, long long max_bulk)
+{
+    const unsigned char *buf = (const unsigned char *)cbuf;
+    long long done = 0;
+    while (done < len) {
+        long long pos = done + 1, count, blen, k;
+        int r;
+        if (buf[done] != '*')
+            return -1;
+        r = read_len(buf, len, &pos, &count);
+        if (r <= 0)
+            return r < 0 ? -1 : done;
+        if (count < 1 || count > 99999)
+            return -1;
+        for (k = 0; k < count; k++) {
+            if (pos >= len)
+                return done;
+            if (buf[pos] != '$')
+                return -1;
+            pos++;
+            r = read_len(buf, len, &pos, &blen);
+            if (r <= 0)
+                return r < 0 ? -1 : done;
+            if (blen > max_bulk)
+                return -1;
+            if (pos + blen + 2 > len)
+                return done;
+            if (buf[pos + blen] != '\r' || buf[pos + blen + 1] != '\n')
+                return -1;
+            pos += blen + 2;
+        }
+        done = pos;
+    }
+    return done;
+}
+"""
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source("kvserver.native._kvnative", SOURCE,
+                      extra_compile_args=["-O2"])
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)
