@@ -33,6 +33,7 @@ from kvserver.errors import CommandError
 from kvserver.errors import MAX_CLIENTS, PROTECTED_MODE_DENIED
 from kvserver import expire_cycle
 from kvserver import blocking
+from kvserver.datastructs.thaw import THAWED, freeze_all
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
 from kvserver.net import client as cl
@@ -400,6 +401,8 @@ class Server:
     def before_sleep(self):
         for hook in self.hooks_before_sleep:
             hook()
+        if THAWED:
+            freeze_all()
         pw = self.pending_write
         if pw:
             self.pending_write = []
