@@ -137,6 +137,19 @@ class Db:
                 self._lfu_hit(key)
         return v
 
+    def lookup_for_run(self, key):
+        """`lookup` for a run handler (commands.table.run_handler), which
+        looks the key up once for many commands: None unless the key
+        exists with no TTL and no LFU policy is in force, the cases where
+        each command's own lookup would have no effect the first lookup
+        does not already have."""
+        if LFU or (self.expires and key in self.expires):
+            return None
+        v = self.data.get(key)
+        if v is not None:
+            self.atime[key] = LRU_CLOCK
+        return v
+
     def lookup_read(self, key):
         """lookupKeyRead: like `lookup`, counting keyspace hits and misses."""
         if self.expires and key in self.expires:
@@ -268,15 +281,9 @@ class Db:
         data = self.data
         if key in data:
             self.atime[key] = LRU_CLOCK
+            data[key] = value
         else:
-            marks = self.born_marks
-            if not marks or marks[-1][1] != LRU_CLOCK:
-                marks.append((len(self.born), LRU_CLOCK))
-            self.born.append(key)
-            if self.blocking and key in self.blocking:
-                # signalKeyAsReady (dbAdd): served after the current command
-                self.keyspace.ready_keys.append((self, key))
-        data[key] = value
+            self._add(key, value)
         if self.floatstr:
             self.floatstr.discard(key)
         if LFU and key not in self.lfu:
@@ -285,6 +292,43 @@ class Db:
             self.expires.pop(key, None)
         if self.watched:
             self.touch(key)
+
+    def _add(self, key, value):
+        """dbAdd: a new key goes into the creation log (see the module
+        docstring) and wakes clients blocked on it."""
+        marks = self.born_marks
+        if not marks or marks[-1][1] != LRU_CLOCK:
+            marks.append((len(self.born), LRU_CLOCK))
+        self.born.append(key)
+        if self.blocking and key in self.blocking:
+            # signalKeyAsReady (dbAdd): served after the current command
+            self.keyspace.ready_keys.append((self, key))
+        self.data[key] = value
+
+    def set_pairs(self, keys, values):
+        """MSET: `set` for each key in turn with its value; a stale key
+        expires first, as lookupKeyWrite does."""
+        data = self.data
+        atime = self.atime
+        expires = self.expires
+        clk = LRU_CLOCK
+        for key, value in zip(keys, values):
+            if expires and key in expires:
+                self.lookup(key)
+                expires.pop(key, None)
+            if key in data:
+                atime[key] = clk
+                data[key] = value
+            else:
+                self._add(key, value)
+        if self.floatstr or LFU or self.watched:
+            for key in keys:
+                if self.floatstr:
+                    self.floatstr.discard(key)
+                if LFU and key not in self.lfu:
+                    self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
+                if self.watched:
+                    self.touch(key)
 
     def replace(self, key, value):
         """Store a new value for an existing key, keeping its TTL (INCR...)."""

@@ -321,43 +321,55 @@ class Server:
         if c.flags & cl.BLOCKED:
             return      # its input waits until it is served (blocking.py)
         pending = c.pending
-        reply = c.reply
+        append = c.reply.append
         commands = COMMANDS
         perf = _perf
         ready = self.ready_keys
-        done = 0
         stop = _STOP_FLAGS
         fast = c.authenticated and c.multi is None
         # Commands run inline are timed and counted per run of the same
         # spec: one clock read per run, not per command, and the sums INFO
         # commandstats reports stay exact (dispatch overhead included).
         run = None
-        run_calls = 0
+        done = 0        # commands taken from `pending`
+        run_start = 0   # `done` when the current run began
+        skip = 0        # commands a run handler took beyond the current one
         t0 = perf()
         for argv in pending:
-            done += 1
+            if skip:
+                skip -= 1
+                continue
             spec = commands.get(argv[0])
             if fast and spec is not None:
                 a = spec.fast_arity
-                n = len(argv)
-                if a == n or (a < 0 and n >= -a):
+                if a == len(argv) or (a < 0 and len(argv) >= -a):
                     if spec is not run:
                         if run is not None:
                             t1 = perf()
                             run.duration_ns += t1 - t0
-                            run.calls += run_calls
+                            run.calls += done - run_start
                             t0 = t1
                         run = spec
-                        run_calls = 0
+                        run_start = done
+                    if spec.run is not None:
+                        k = spec.run(c, pending, done, append)
+                        if k:
+                            done += k
+                            skip = k - 1
+                            if ready:
+                                self.serve_blocked()
+                            if c.flags & stop:
+                                break
+                            continue
+                    done += 1
                     try:
                         r = spec.handler(c, argv)
                     except CommandError as e:
                         spec.failed_calls += 1
                         count_error(self, e.msg)
                         r = b"-" + e.msg + b"\r\n"
-                    run_calls += 1
                     if r is not None:
-                        reply.append(r)
+                        append(r)
                     if ready:
                         self.serve_blocked()
                     if c.flags & stop:
@@ -365,8 +377,9 @@ class Server:
                     continue
             if run is not None:
                 run.duration_ns += perf() - t0
-                run.calls += run_calls
+                run.calls += done - run_start
                 run = None
+            done += 1
             if type(argv) is str:     # a protocol error from the parser
                 logger.verbose(f"Protocol error ({argv}) from client: id={c.id} addr={c.addr}")
                 reject(c, b"ERR " + argv.encode("latin-1"))
@@ -377,12 +390,12 @@ class Server:
             if ready:
                 self.serve_blocked()
             fast = c.authenticated and c.multi is None
-            reply = c.reply     # CLIENT REPLY OFF|SKIP swaps the list
+            append = c.reply.append     # CLIENT REPLY OFF|SKIP swaps the list
             if c.flags & stop:
                 break
         if run is not None:
             run.duration_ns += perf() - t0
-            run.calls += run_calls
+            run.calls += done - run_start
             c.last_cmd = run.fullname
         self.stats.commands_processed += done
         c.tot_cmds += done
@@ -394,7 +407,7 @@ class Server:
             pending.clear()
         else:
             del pending[:done]
-        if reply and not c.want_write:
+        if c.reply and not c.want_write:
             self.pending_write.append(c)
 
     # ---- writes ------------------------------------------------------------

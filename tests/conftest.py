@@ -240,6 +240,18 @@ class Differ:
     def run(self, commands):
         return [self.call(*cmd) for cmd in commands]
 
+    def pipeline(self, commands) -> list:
+        """Send all `commands` in one write to each server (so they are
+        parsed and executed as one batch) and compare every reply."""
+        data = b"".join(encode_command(*cmd) for cmd in commands)
+        self.kv.send(data)
+        self.real.send(data)
+        got = [self.kv.read_reply() for _ in commands]
+        want = [self.real.read_reply() for _ in commands]
+        for cmd, a, b in zip(commands, got, want):
+            assert a == b, f"{cmd!r} in pipeline: kvserver {a!r} != redis {b!r}"
+        return got
+
     def raw(self, data: bytes) -> bytes:
         """Send raw bytes to both and compare one reply."""
         self.kv.send(data)

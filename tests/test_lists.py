@@ -80,7 +80,10 @@ def apply_op(ql: Quicklist, model: list, op):
             model.insert(0, v)
     elif name in ("push_entry", "push1"):
         if name == "push1":
-            ql.push1(op[1], op[2])
+            if op[2]:
+                ql.push1_head(op[1])
+            else:
+                ql.push1_tail(op[1])
         else:
             ql.push_entry(encode(op[1]), op[2])
         if op[2]:

@@ -21,7 +21,7 @@ machinery yet).
 
 from kvserver.commands.args import c_word_upper as _opt
 from kvserver import blocking, errors
-from kvserver.commands.table import KeySpec, command
+from kvserver.commands.table import KeySpec, command, key_run, run_handler
 from kvserver.datastructs.quicklist import Quicklist, encode
 from kvserver.errors import CommandError
 from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO,
@@ -109,9 +109,7 @@ def _push(c, argv, head: bool, xx: bool) -> bytes:
     elif db.watched:
         db.touch(key)
     n = len(argv) - 2
-    if n == 1:
-        ql.push1(argv[2], head)
-    elif head:
+    if head:
         ql.push_head(argv[2:])
     else:
         ql.push_tail(argv[2:])
@@ -120,18 +118,79 @@ def _push(c, argv, head: bool, xx: bool) -> bytes:
     return _INTS[n] if n < 10000 else b":%d\r\n" % n
 
 
+def _push1_target(c, db, key):
+    """The list a single-element LPUSH/RPUSH goes to, created if absent."""
+    ql = db.lookup(key)
+    if type(ql) is Quicklist:
+        if db.watched:
+            db.touch(key)
+        return ql
+    if ql is not None:
+        raise CommandError(_WRONGTYPE)
+    ql = _new_list(c)
+    db.set(key, ql)
+    return ql
+
+
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), acl="@write @list @fast",
          key_specs=_KS_INSERT, summary="Prepend one or multiple elements to a list",
          **_PUSH_DOC)
 def lpush(c, argv):
-    return _push(c, argv, True, False)
+    if len(argv) != 3:
+        return _push(c, argv, True, False)
+    db = c.db
+    ql = _push1_target(c, db, argv[1])
+    ql.push1_head(argv[2])
+    db.keyspace.dirty += 1
+    n = ql.count
+    return _INTS[n] if n < 10000 else b":%d\r\n" % n
 
 
 @command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), acl="@write @list @fast",
          key_specs=_KS_INSERT, summary="Append one or multiple elements to a list",
          **_PUSH_DOC)
 def rpush(c, argv):
-    return _push(c, argv, False, False)
+    if len(argv) != 3:
+        return _push(c, argv, False, False)
+    db = c.db
+    ql = _push1_target(c, db, argv[1])
+    ql.push1_tail(argv[2])
+    db.keyspace.dirty += 1
+    n = ql.count
+    return _INTS[n] if n < 10000 else b":%d\r\n" % n
+
+
+def _push_run(c, pending, i, append, head: bool) -> int:
+    """Consecutive single-element pushes to one existing list: one
+    multi-element push, with each command's own length reply."""
+    found = key_run(c, pending, i, 3, Quicklist)
+    if found is None:
+        return 0
+    ql, end = found
+    db = c.db
+    key = pending[i][1]
+    if db.watched:
+        db.touch(key)
+    values = [a[2] for a in pending[i:end]]
+    n0 = ql.count
+    if head:
+        ql.push_head(values)
+    else:
+        ql.push_tail(values)
+    m = end - i
+    db.keyspace.dirty += m
+    append((b":%d\r\n" * m) % tuple(range(n0 + 1, n0 + m + 1)))
+    return m
+
+
+@run_handler("lpush")
+def lpush_run(c, pending, i, append):
+    return _push_run(c, pending, i, append, True)
+
+
+@run_handler("rpush")
+def rpush_run(c, pending, i, append):
+    return _push_run(c, pending, i, append, False)
 
 
 @command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), acl="@write @list @fast",
@@ -210,6 +269,36 @@ def rpop(c, argv):
 # ---------------------------------------------------------------------------
 # Reads: LLEN, LINDEX, LRANGE, LPOS
 # ---------------------------------------------------------------------------
+
+def _pop_run(c, pending, i, append, head: bool) -> int:
+    """Consecutive LPOPs (or RPOPs) without count of one list: one range
+    pop, whose entries are the replies already encoded; the run stops
+    where the list runs out (the rest reply as usual)."""
+    found = key_run(c, pending, i, 2, Quicklist)
+    if found is None:
+        return 0
+    ql, end = found
+    db = c.db
+    key = pending[i][1]
+    m = min(end - i, ql.count)
+    append(b"".join(ql.pop_range(head, m)))
+    if not ql.count:
+        db.delete(key)
+    elif db.watched:
+        db.touch(key)
+    db.keyspace.dirty += m
+    return m
+
+
+@run_handler("lpop")
+def lpop_run(c, pending, i, append):
+    return _pop_run(c, pending, i, append, True)
+
+
+@run_handler("rpop")
+def rpop_run(c, pending, i, append):
+    return _pop_run(c, pending, i, append, False)
+
 
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), acl="@read @list @fast",
          key_specs=[KeySpec("RO", index=1)], summary="Get the length of a list",

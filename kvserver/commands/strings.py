@@ -25,7 +25,7 @@ lookupKeyWrite does, so INFO's expired_keys counts what Redis counts.
 
 from kvserver.commands.args import c_word_upper as _opt
 from kvserver import clock, errors, longdouble
-from kvserver.commands.table import command
+from kvserver.commands.table import command, key_run, run_handler, same_command_run
 from kvserver.errors import CommandError
 from kvserver.keyspace import STRING_TYPES
 from kvserver.net.resp import (EMPTY_BULK, NULL2, NULL3, OK, ONE, ZERO,
@@ -224,6 +224,47 @@ def set_(c, argv):
     return _set_generic(c, flags, argv[1], argv[2], expire, "set", OK, None)
 
 
+@run_handler("get")
+def get_run(c, pending, i, append):
+    """Consecutive GETs: the lookups without a handler call each; stops
+    before a key holding another type (its GET replies the error)."""
+    end = same_command_run(pending, i, 2)
+    if end - i < 2:
+        return 0
+    lookup = c.db.lookup_read
+    hdr = _BULK_HDR
+    null = NULL3 if c.resp == 3 else NULL2
+    for j in range(i, end):
+        v = lookup(pending[j][1])
+        t = type(v)
+        if t is bytes and len(v) < 1024:
+            append(hdr[len(v)] + v + b"\r\n")
+        elif v is None:
+            append(null)
+        elif t is bytes or t is bytearray:
+            append(bulk(v))
+        elif t is int:
+            append(bulk(b"%d" % v))
+        else:
+            return j - i
+    return end - i
+
+
+@run_handler("set")
+def set_run(c, pending, i, append):
+    """Consecutive plain SETs (key value, no options) are an MSET."""
+    if len(pending[i]) != 3:
+        return 0
+    end = same_command_run(pending, i, 3)
+    m = end - i
+    if m < 2:
+        return 0
+    run = pending[i:end]
+    c.db.set_pairs([a[1] for a in run], [a[2] for a in run])
+    append(OK * m)
+    return m
+
+
 def _set_generic(c, flags, key, value, expire, cmdname, ok_reply, abort_reply):
     """setGenericCommand: SET with options, SETNX, SETEX, PSETEX."""
     when = _expire_ms(expire, flags, cmdname) if expire is not None else None
@@ -360,11 +401,7 @@ def _mset_generic(c, argv, nx: bool):
         for i in range(1, argc, 2):
             if lookup(argv[i]) is not None:
                 return ZERO
-    for i in range(1, argc, 2):
-        key = argv[i]
-        if db.expires and key in db.expires:
-            db.lookup(key)
-        db.set(key, argv[i + 1])
+    db.set_pairs(argv[1::2], argv[2::2])
     return ONE if nx else OK
 
 
@@ -538,12 +575,12 @@ def _incr(c, key, delta: int) -> bytes:
     """incrDecrCommand: the value as an int64, plus delta, stored as an int."""
     db = c.db
     v = db.lookup(key)
-    if v is None:
-        db.set(key, delta)
-        return integer(delta)
     t = type(v)
     if t is int:
         new = v + delta
+    elif v is None:
+        db.set(key, delta)
+        return b":%d\r\n" % delta
     elif t is bytes or t is bytearray:
         cur = strict_int(v)
         if cur is None:
@@ -553,8 +590,13 @@ def _incr(c, key, delta: int) -> bytes:
         raise CommandError(_WRONGTYPE)
     if new > LLONG_MAX or new < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
-    db.replace(key, new)
-    return integer(new)
+    # Db.replace inlined: INCR is one of the hottest commands
+    db.data[key] = new
+    if db.floatstr:
+        db.floatstr.discard(key)
+    if db.watched:
+        db.touch(key)
+    return b":%d\r\n" % new
 
 
 _COUNTER = dict(keys=(1, 1, 1), acl="@write @string @fast", key_specs=_RW_ACCESS_UPDATE,
@@ -571,6 +613,28 @@ def incr(c, argv):
          args="key", **_COUNTER)
 def decr(c, argv):
     return _incr(c, argv[1], -1)
+
+
+@run_handler("incr")
+def incr_run(c, pending, i, append):
+    """Consecutive INCRs of one integer key: one addition, each command's
+    own value as its reply."""
+    found = key_run(c, pending, i, 2, int)
+    if found is None:
+        return 0
+    v, end = found
+    m = end - i
+    if v + m > LLONG_MAX:
+        return 0
+    db = c.db
+    key = pending[i][1]
+    db.data[key] = v + m
+    if db.floatstr:
+        db.floatstr.discard(key)
+    if db.watched:
+        db.touch(key)
+    append((b":%d\r\n" * m) % tuple(range(v + 1, v + m + 1)))
+    return m
 
 
 @command("incrby", 3, "write denyoom fast",

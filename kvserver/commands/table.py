@@ -55,7 +55,7 @@ class CommandSpec:
     __slots__ = (
         "name", "fullname", "arity", "flags", "first_key", "last_key",
         "key_step", "acl", "handler", "subcommands", "parent", "getkeys",
-        "doc", "tips", "key_specs", "fast_arity",
+        "doc", "tips", "key_specs", "fast_arity", "run",
         # statistics for INFO commandstats
         "calls", "duration_ns", "rejected_calls", "failed_calls",
     )
@@ -76,6 +76,7 @@ class CommandSpec:
         self.first_key, self.last_key, self.key_step = keys
         self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
         self.handler = handler
+        self.run = None     # see run_handler
         self.subcommands = None
         self.getkeys = getkeys
         self.doc = doc or {}
@@ -173,6 +174,71 @@ def command(name, arity, flags="", keys=(0, 0, 0), acl="", getkeys=None,
                               key_specs=key_specs))
         return handler
     return deco
+
+
+def run_handler(name):
+    """Register a run handler for command `name`: `run(c, pending, i,
+    append) -> int` executes the longest stretch of `pending` from index i
+    (pending[i] being `name` with a valid arity, from a client outside
+    MULTI) that it can execute as one operation with exactly the effects
+    and replies of running each command in turn, appends one reply per
+    command, and returns how many it took: 0 when it takes none (then the
+    normal handler runs pending[i]).  A pipeline of the same write to the
+    same key (redis-benchmark's, a bulk load) then costs one key lookup
+    and one structure update, not one of each per command.  A run handler
+    stops before anything that could make the commands' effects
+    observable in between: clients blocked on the key, expiring keys."""
+
+    def deco(fn):
+        _BY_NAME[name].run = fn
+        return fn
+    return deco
+
+
+def same_key_run(pending, i: int, argc: int) -> int:
+    """The end (exclusive) of the stretch of `pending` from i whose
+    commands are all `argc` arguments long and spell the command and the
+    key exactly as pending[i] does."""
+    first = pending[i]
+    name = first[0]
+    key = first[1]
+    j = i + 1
+    n = len(pending)
+    while j < n:
+        a = pending[j]
+        if type(a) is not list or len(a) != argc or a[1] != key or a[0] != name:
+            break
+        j += 1
+    return j
+
+
+def key_run(c, pending, i: int, argc: int, cls):
+    """For a run handler working on one key: (value, end) when pending[i]
+    has `argc` arguments, its key holds a `cls` that Db.lookup_for_run
+    returns (no TTL, no LFU) and the same command on the same key follows
+    at least once up to `end`; otherwise None."""
+    if len(pending[i]) != argc:
+        return None
+    v = c.db.lookup_for_run(pending[i][1])
+    if type(v) is not cls:
+        return None
+    end = same_key_run(pending, i, argc)
+    if end - i < 2:
+        return None
+    return v, end
+
+
+def same_command_run(pending, i: int, argc: int) -> int:
+    """Like same_key_run, whatever the keys."""
+    name = pending[i][0]
+    j = i + 1
+    n = len(pending)
+    while j < n:
+        a = pending[j]
+        if type(a) is not list or len(a) != argc or a[0] != name:
+            break
+        j += 1
+    return j
 
 
 def container(name, arity=-2, flags="", acl="", handler=None, tips=(), **doc):

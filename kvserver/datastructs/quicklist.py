@@ -217,24 +217,22 @@ class Quicklist:
         """RPUSH the plain elements `values`, in order."""
         nodes = self.nodes
         sizes = self.sizes
-        max_sz = self.max_sz
-        max_cnt = self.max_cnt
-        if nodes:
-            node = nodes[-1]
-            sz = sizes[-1]
-        else:
-            node = None
-            sz = 0
+        limit = self.max_sz - SIZE_ESTIMATE_OVERHEAD
+        cnt = self.max_cnt
         hdr = _BULK_HDR
+        crlf = _CRLF
+        ints = _INT_START
         k = 0
+        node = nodes[-1] if nodes else None
+        sz = sizes[-1] if nodes else 0
         for v in values:
             n = len(v)
-            if n < 64 and (not n or v[0] not in _INT_START):
+            if n < 64 and (not n or v[0] not in ints):
                 es = n + 2
             else:
                 es = entry_size(v)
-            e = hdr[n] + v + _CRLF if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
-            if node is not None and sz + n + 8 <= max_sz and len(node) < max_cnt:
+            e = hdr[n] + v + crlf if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
+            if node is not None and sz + n <= limit and len(node) < cnt:
                 node.append(e)
                 sz += es
             else:
@@ -250,43 +248,54 @@ class Quicklist:
             sizes[-1] = sz
 
     def push_head(self, values):
-        """LPUSH the plain elements `values`, one after the other."""
+        """LPUSH the plain elements `values`, one after the other.  The
+        entries bound for one node are prepended with one slice
+        assignment, in reverse, instead of one insert(0) each."""
         nodes = self.nodes
         sizes = self.sizes
-        max_sz = self.max_sz
-        max_cnt = self.max_cnt
-        if nodes:
-            node = nodes[0]
-            sz = sizes[0]
-        else:
-            node = None
-            sz = 0
+        limit = self.max_sz - SIZE_ESTIMATE_OVERHEAD
+        cnt = self.max_cnt
         hdr = _BULK_HDR
+        crlf = _CRLF
+        ints = _INT_START
         k = 0
+        node = nodes[0] if nodes else None
+        sz = sizes[0] if nodes else 0
+        ln = len(node) if nodes else 0     # the node's length with `front`
+        front = []                          # entries for the node, pushed order
         for v in values:
             n = len(v)
-            if n < 64 and (not n or v[0] not in _INT_START):
+            if n < 64 and (not n or v[0] not in ints):
                 es = n + 2
             else:
                 es = entry_size(v)
-            e = hdr[n] + v + _CRLF if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
-            if node is not None and sz + n + 8 <= max_sz and len(node) < max_cnt:
-                node.insert(0, e)
+            e = hdr[n] + v + crlf if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
+            if node is not None and sz + n <= limit and ln < cnt:
+                front.append(e)
+                ln += 1
                 sz += es
             else:
                 if node is not None:
+                    if front:
+                        front.reverse()
+                        node[:0] = front
+                        front = []
                     sizes[0] = sz
                 node = [e]
                 nodes.insert(0, node)
+                ln = 1
                 sz = LP_EMPTY + es
                 sizes.insert(0, sz)
             k += 1
         self.count += k
         if node is not None:
+            if front:
+                front.reverse()
+                node[:0] = front
             sizes[0] = sz
 
-    def push1(self, v: bytes, head: bool):
-        """Push one plain element: the common single-element LPUSH/RPUSH."""
+    def push1_head(self, v: bytes):
+        """LPUSH of one plain element (the common case, kept call-free)."""
         n = len(v)
         if n < 64 and (not n or v[0] not in _INT_START):
             es = n + 2
@@ -295,17 +304,27 @@ class Quicklist:
         e = _BULK_HDR[n] + v + _CRLF if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
         nodes = self.nodes
         sizes = self.sizes
-        i = 0 if head else -1
-        if (nodes and sizes[i] + n + 8 <= self.max_sz
-                and len(nodes[i]) < self.max_cnt):
-            if head:
-                nodes[0].insert(0, e)
-            else:
-                nodes[-1].append(e)
-            sizes[i] += es
-        elif head:
+        if nodes and sizes[0] + n + 8 <= self.max_sz and len(nodes[0]) < self.max_cnt:
+            nodes[0].insert(0, e)
+            sizes[0] += es
+        else:
             nodes.insert(0, [e])
             sizes.insert(0, LP_EMPTY + es)
+        self.count += 1
+
+    def push1_tail(self, v: bytes):
+        """RPUSH of one plain element: push1_head's mirror image."""
+        n = len(v)
+        if n < 64 and (not n or v[0] not in _INT_START):
+            es = n + 2
+        else:
+            es = entry_size(v)
+        e = _BULK_HDR[n] + v + _CRLF if n < 1024 else b"$%d\r\n%b\r\n" % (n, v)
+        nodes = self.nodes
+        sizes = self.sizes
+        if nodes and sizes[-1] + n + 8 <= self.max_sz and len(nodes[-1]) < self.max_cnt:
+            nodes[-1].append(e)
+            sizes[-1] += es
         else:
             nodes.append([e])
             sizes.append(LP_EMPTY + es)

@@ -136,7 +136,12 @@ class Set:
                 return True
             self._convert()
             v = self._v
-        return v.add(member)
+        pos = v.pos         # Table.add inlined: SADD's hot path
+        if member in pos:
+            return False
+        pos[member] = len(v.items)
+        v.items.append(member)
+        return True
 
     def remove(self, member) -> bool:
         v = self._v
