@@ -135,10 +135,14 @@ VOCABULARY = [
     ("keys", seq("COPY", KEY, KEY, opt("DB", one_of("0", "1", "99", "x")), opt("REPLACE")),
      EXACT),
     ("keys", seq("MOVE", KEY, one_of("0", "1", "16", "x")), EXACT),
-    ("keys", seq(one_of("EXPIRE", "EXPIREAT"), KEY,
-                 one_of(SECONDS, UNIX_S), opt(one_of("NX", "XX", "GT", "LT", "XY"))), EXACT),
-    ("keys", seq(one_of("PEXPIRE", "PEXPIREAT"), KEY,
-                 one_of(MILLIS, UNIX_MS), opt(one_of("NX", "XX", "GT", "LT"))), EXACT),
+    # (an absolute time as a relative one would be a TTL of a second or a
+    # millisecond, which the two servers may see pass at different commands)
+    ("keys", seq("EXPIRE", KEY, SECONDS, opt(one_of("NX", "XX", "GT", "LT", "XY"))), EXACT),
+    ("keys", seq("EXPIREAT", KEY, one_of(SECONDS, UNIX_S),
+                 opt(one_of("NX", "XX", "GT", "LT", "XY"))), EXACT),
+    ("keys", seq("PEXPIRE", KEY, MILLIS, opt(one_of("NX", "XX", "GT", "LT"))), EXACT),
+    ("keys", seq("PEXPIREAT", KEY, one_of(MILLIS, UNIX_MS),
+                 opt(one_of("NX", "XX", "GT", "LT"))), EXACT),
     ("keys", seq("PERSIST", KEY), EXACT),
     # absolute times derived from relative ones differ by the moment between servers
     ("keys", seq("EXPIRETIME", KEY), TTL_SECONDS),
