@@ -703,3 +703,23 @@ def test_command_info_and_docs(diff):
                  "lmpop", "blpop", "brpop", "blmove", "brpoplpush", "blmpop"):
         diff.call("command", "info", name)
         diff.call("command", "docs", name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fill=st.sampled_from([-5, -2, -1, 1, 3, 128]),
+       before=st.lists(ELEMENTS, max_size=40),
+       v=ELEMENTS, m=st.integers(1, 300), head=st.booleans())
+def test_push_repeated_is_m_single_pushes(fill, before, v, m, head):
+    """A run of identical pushes lands on exactly the node boundaries and
+    sizes that m separate pushes give (DEBUG OBJECT shows them)."""
+    a = Quicklist.from_values(before, fill)
+    b = Quicklist.from_values(before, fill)
+    a.push_repeated(v, m, head)
+    for _ in range(m):
+        if head:
+            b.push1_head(v)
+        else:
+            b.push1_tail(v)
+    assert a.nodes == b.nodes
+    assert a.sizes == b.sizes
+    assert a.count == b.count

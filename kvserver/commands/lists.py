@@ -25,7 +25,7 @@ from kvserver.commands.table import KeySpec, command, key_run, run_handler
 from kvserver.datastructs.quicklist import Quicklist, encode
 from kvserver.errors import CommandError
 from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO,
-                               array_header, bulk, integer, strict_int)
+                               array_header, bulk, integer, integer_run, strict_int)
 
 LLONG_MIN = -2**63
 LLONG_MAX = 2**63 - 1
@@ -173,13 +173,15 @@ def _push_run(c, pending, i, append, head: bool) -> int:
         db.touch(key)
     values = [a[2] for a in pending[i:end]]
     n0 = ql.count
-    if head:
+    m = end - i
+    if values.count(values[0]) == m:
+        ql.push_repeated(values[0], m, head)
+    elif head:
         ql.push_head(values)
     else:
         ql.push_tail(values)
-    m = end - i
     db.keyspace.dirty += m
-    append((b":%d\r\n" * m) % tuple(range(n0 + 1, n0 + m + 1)))
+    append(integer_run(n0 + 1, m))
     return m
 
 

@@ -29,7 +29,7 @@ from kvserver.commands.table import command, key_run, run_handler, same_command_
 from kvserver.errors import CommandError
 from kvserver.keyspace import STRING_TYPES
 from kvserver.net.resp import (EMPTY_BULK, NULL2, NULL3, OK, ONE, ZERO,
-                               array_header, bulk, bulk_array, integer,
+                               array_header, bulk, bulk_array, integer, integer_run,
                                map_header, strict_int)
 
 LLONG_MAX = 2**63 - 1
@@ -633,7 +633,7 @@ def incr_run(c, pending, i, append):
         db.floatstr.discard(key)
     if db.watched:
         db.touch(key)
-    append((b":%d\r\n" * m) % tuple(range(v + 1, v + m + 1)))
+    append(integer_run(v + 1, m))
     return m
 
 

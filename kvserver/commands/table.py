@@ -202,8 +202,13 @@ def same_key_run(pending, i: int, argc: int) -> int:
     first = pending[i]
     name = first[0]
     key = first[1]
-    j = i + 1
     n = len(pending)
+    # A pipeline repeating one command exactly is checked with one list
+    # comparison (in C, stopping at the first difference).
+    rest = pending[i + 1:]
+    if rest == [first] * len(rest):
+        return n
+    j = i + 1
     while j < n:
         a = pending[j]
         if type(a) is not list or len(a) != argc or a[1] != key or a[0] != name:
@@ -230,9 +235,13 @@ def key_run(c, pending, i: int, argc: int, cls):
 
 def same_command_run(pending, i: int, argc: int) -> int:
     """Like same_key_run, whatever the keys."""
-    name = pending[i][0]
-    j = i + 1
+    first = pending[i]
+    name = first[0]
     n = len(pending)
+    rest = pending[i + 1:]
+    if rest == [first] * len(rest):
+        return n
+    j = i + 1
     while j < n:
         a = pending[j]
         if type(a) is not list or len(a) != argc or a[0] != name:

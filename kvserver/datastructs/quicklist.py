@@ -294,6 +294,48 @@ class Quicklist:
                 node[:0] = front
             sizes[0] = sz
 
+    def push_repeated(self, v: bytes, m: int, head: bool):
+        """`m` pushes of the same element at one end (a pipeline repeating
+        one LPUSH or RPUSH).  The entries share one bytes object, and the
+        node boundaries each push would meet are computed per node: a node
+        of size sz and length L takes k more pushes while
+        sz + (k-1)*es + len(v) <= max - 8 and L + k <= max entries."""
+        n = len(v)
+        if n < 64 and (not n or v[0] not in _INT_START):
+            es = n + 2
+        else:
+            es = entry_size(v)
+        e = encode(v)
+        limit = self.max_sz - SIZE_ESTIMATE_OVERHEAD
+        cnt = self.max_cnt
+        nodes = self.nodes
+        sizes = self.sizes
+        i = 0 if head else -1
+        left = m
+        if nodes:
+            sz = sizes[i]
+            k = min(left, (limit - n - sz) // es + 1, cnt - len(nodes[i])) if sz + n <= limit else 0
+            if k > 0:
+                if head:
+                    nodes[0][:0] = [e] * k
+                else:
+                    nodes[-1] += [e] * k
+                sizes[i] = sz + k * es
+                left -= k
+        while left:
+            sz = LP_EMPTY + es
+            k = 1
+            if sz + n <= limit:
+                k += min(left - 1, (limit - n - sz) // es + 1, cnt - 1)
+            if head:
+                nodes.insert(0, [e] * k)
+                sizes.insert(0, sz + (k - 1) * es)
+            else:
+                nodes.append([e] * k)
+                sizes.append(sz + (k - 1) * es)
+            left -= k
+        self.count += m
+
     def push1_head(self, v: bytes):
         """LPUSH of one plain element (the common case, kept call-free)."""
         n = len(v)

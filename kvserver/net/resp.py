@@ -416,6 +416,34 @@ def integer(n: int) -> bytes:
     return b":%d\r\n" % n
 
 
+_TWO_DIGITS = [b"%02d\r\n" % i for i in range(100)]
+
+
+def integer_run(first: int, m: int) -> bytes:
+    """The integer replies first, first + 1, ... first + m - 1, joined.
+    Numbers sharing everything but their last two digits are written as
+    one join over a table of two-digit endings (a run of pushes replies
+    with consecutive lengths)."""
+    if first < 10000 and first + m <= 10000:
+        return b"".join(_INTS[first:first + m]) if first >= 0 else (
+            (b":%d\r\n" * m) % tuple(range(first, first + m)))
+    if first < 100:
+        return (b":%d\r\n" * m) % tuple(range(first, first + m))
+    lo = first % 100
+    if lo + m <= 100:
+        p = b":%d" % (first // 100)
+        return p + p.join(_TWO_DIGITS[lo:lo + m])
+    out = []
+    while m:
+        lo = first % 100
+        k = min(m, 100 - lo)
+        p = b":%d" % (first // 100)
+        out.append(p + p.join(_TWO_DIGITS[lo:lo + k]))
+        first += k
+        m -= k
+    return b"".join(out)
+
+
 def bulk(b) -> bytes:
     n = len(b)
     if n < 1024:
