@@ -140,6 +140,7 @@ COMMAND = st.one_of(
     st.tuples(st.just("DEL"), KEYS),
     st.tuples(st.just("LPUSH"), KEYS, VALUES, VALUES),
     st.tuples(st.just("EXPIRE"), KEYS, st.just("100")),
+    st.just(("PING",)),
 )
 # runs of one command are what this is about: repeat each drawn command
 PIPELINE = st.lists(st.tuples(COMMAND, st.integers(1, 6)), min_size=1, max_size=12).map(
@@ -162,3 +163,54 @@ def test_random_pipelines_match_redis(diff, commands):
             diff.check("SORT", key, "ALPHA")
         elif t == b"+string\r\n":
             diff.check("GET", key)
+
+
+def test_ping_and_repeated_get_runs(diff):
+    diff.pipeline([("PING",)] * 10 + [("PING", "x")] * 3)
+    diff.check("SET", "k", "v" * 2000)
+    diff.check("SET", "i", "12")
+    diff.pipeline([("GET", "k")] * 8 + [("GET", "i")] * 3 + [("GET", "nokey")] * 3)
+    diff.check("INCR", "i")
+    diff.pipeline([("GET", "i")] * 4)
+    diff.check("LPUSH", "l", "a")
+    diff.pipeline([("GET", "k")] * 3 + [("GET", "l")] * 3 + [("GET", "k")] * 2)
+    diff.check("EXPIRE", "k", "100")
+    diff.pipeline([("GET", "k")] * 5)
+
+
+def test_repeated_get_counts_hits(r, kv_port):
+    r.config_resetstat()
+    r.set("k", "v")
+    conn = RawConn(kv_port)
+    try:
+        conn.send(b"".join(encode_command("GET", "k") for _ in range(10)))
+        assert [conn.read_reply() for _ in range(10)] == [b"$1\r\nv\r\n"] * 10
+    finally:
+        conn.close()
+    assert r.info("stats")["keyspace_hits"] == 10
+
+
+def test_spop_runs_empty_the_set(diff):
+    """SPOP picks at random, so compare what can be compared: every
+    member comes out once, then nils, and the key is gone."""
+    members = [str(i) for i in range(6)] + ["a", "b"]
+    for conn in (diff.kv, diff.real):
+        conn.call("SADD", "s", *members)
+    data = b"".join(encode_command("SPOP", "s") for _ in range(10)) + encode_command("EXISTS", "s")
+    for conn in (diff.kv, diff.real):
+        conn.send(data)
+        replies = [conn.read_reply() for _ in range(11)]
+        popped = sorted(rep.split(b"\r\n")[1] for rep in replies[:8])
+        assert popped == sorted(m.encode() for m in members)
+        assert replies[8:] == [b"$-1\r\n", b"$-1\r\n", b":0\r\n"]
+
+
+def test_pops_of_a_missing_key(diff):
+    diff.pipeline([("LPOP", "nol")] * 4 + [("RPOP", "nol")] * 3 + [("SPOP", "nos")] * 5 +
+                  [("LPOP", "nol", "2")] * 2)
+
+
+def test_runs_reply_resp3_nulls(diff):
+    for conn in (diff.kv, diff.real):
+        conn.call("HELLO", "3")
+    diff.pipeline([("LPOP", "nol")] * 3 + [("SPOP", "nos")] * 3 + [("GET", "nok")] * 3)

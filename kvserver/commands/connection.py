@@ -23,7 +23,7 @@ client without tracking, which is every kvserver client.
 import hmac
 
 from kvserver import REDIS_VERSION, clock, errors
-from kvserver.commands.table import by_name, command, container, subcommand
+from kvserver.commands.table import by_name, command, container, identical_run, run_handler, subcommand
 from kvserver.errors import CommandError
 from kvserver.net import client as cl
 from kvserver.net.resp import (
@@ -46,6 +46,19 @@ def ping(c, argv):
     if len(argv) == 2:
         return bulk(argv[1])
     return PONG
+
+
+@run_handler("ping")
+def ping_run(c, pending, i, append):
+    """A pipeline of bare PINGs (redis-benchmark's PING tests): the PONGs
+    in one piece."""
+    if len(pending[i]) != 1:
+        return 0
+    m = identical_run(pending, i) - i
+    if m < 2:
+        return 0
+    append(PONG * m)
+    return m
 
 
 @command("echo", 2, "loading stale fast", acl="@fast @connection",

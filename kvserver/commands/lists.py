@@ -21,7 +21,7 @@ machinery yet).
 
 from kvserver.commands.args import c_word_upper as _opt
 from kvserver import blocking, errors
-from kvserver.commands.table import KeySpec, command, key_run, run_handler
+from kvserver.commands.table import KeySpec, command, key_run, missing_key_run, run_handler
 from kvserver.datastructs.quicklist import Quicklist, encode
 from kvserver.errors import CommandError
 from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO,
@@ -278,7 +278,10 @@ def _pop_run(c, pending, i, append, head: bool) -> int:
     where the list runs out (the rest reply as usual)."""
     found = key_run(c, pending, i, 2, Quicklist)
     if found is None:
-        return 0
+        m = missing_key_run(c, pending, i, 2)
+        if m:
+            append((NULL3 if c.resp == 3 else NULL2) * m)
+        return m
     ql, end = found
     db = c.db
     key = pending[i][1]

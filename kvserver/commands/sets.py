@@ -27,7 +27,7 @@ from random import sample as _sample
 
 from kvserver import errors
 from kvserver.commands.hashes import bulks, scan_options, scan_reply
-from kvserver.commands.table import KeySpec, command, key_run, run_handler
+from kvserver.commands.table import KeySpec, command, key_run, missing_key_run, run_handler
 from kvserver.datastructs import set as setmod
 from kvserver.datastructs.set import Set, build, from_ints, intset_limit
 from kvserver.errors import CommandError
@@ -209,6 +209,32 @@ def spop(c, argv):
         db.touch(key)
     c.server.keyspace.dirty += 1
     return b"$%d\r\n%s\r\n" % (len(m), m)
+
+
+@run_handler("spop")
+def spop_run(c, pending, i, append):
+    """Consecutive SPOPs without count of one set: the pops without a
+    lookup and a handler call each; stops where the set runs out."""
+    found = key_run(c, pending, i, 2, Set)
+    if found is None:
+        m = missing_key_run(c, pending, i, 2)
+        if m:
+            append((NULL3 if c.resp == 3 else NULL2) * m)
+        return m
+    s, end = found
+    m = min(end - i, len(s))
+    pop = s.pop_random
+    for _ in range(m):
+        e = pop()
+        append(b"$%d\r\n%s\r\n" % (len(e), e))
+    db = c.db
+    key = pending[i][1]
+    if not len(s):
+        db.delete(key)
+    else:
+        db.touch(key)
+    c.server.keyspace.dirty += m
+    return m
 
 
 def _spop_count(c, argv):

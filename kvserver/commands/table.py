@@ -233,6 +233,31 @@ def key_run(c, pending, i: int, argc: int, cls):
     return v, end
 
 
+def missing_key_run(c, pending, i: int, argc: int) -> int:
+    """For a run handler of a command that does nothing to a missing key
+    (a pop, polling an empty queue): how many commands from i are that
+    command on pending[i]'s key while the key does not exist; 0 unless
+    at least two."""
+    if len(pending[i]) != argc or pending[i][1] in c.db.data:
+        return 0
+    m = same_key_run(pending, i, argc) - i
+    return m if m >= 2 else 0
+
+
+def identical_run(pending, i: int) -> int:
+    """The end (exclusive) of the stretch of `pending` from i repeating
+    pending[i] exactly."""
+    first = pending[i]
+    n = len(pending)
+    rest = pending[i + 1:]
+    if rest == [first] * len(rest):
+        return n
+    j = i + 1
+    while j < n and pending[j] == first:
+        j += 1
+    return j
+
+
 def same_command_run(pending, i: int, argc: int) -> int:
     """Like same_key_run, whatever the keys."""
     first = pending[i]
