@@ -141,6 +141,9 @@ COMMAND = st.one_of(
     st.tuples(st.just("LPUSH"), KEYS, VALUES, VALUES),
     st.tuples(st.just("EXPIRE"), KEYS, st.just("100")),
     st.just(("PING",)),
+    st.tuples(st.just("HSET"), KEYS, VALUES, VALUES),
+    st.tuples(st.just("ZADD"), KEYS, st.sampled_from(["0", "1", "2.5", "x", "nan"]), VALUES),
+    st.tuples(st.just("ZPOPMIN"), KEYS),
 )
 # runs of one command are what this is about: repeat each drawn command
 PIPELINE = st.lists(st.tuples(COMMAND, st.integers(1, 6)), min_size=1, max_size=12).map(
@@ -163,6 +166,10 @@ def test_random_pipelines_match_redis(diff, commands):
             diff.check("SORT", key, "ALPHA")
         elif t == b"+string\r\n":
             diff.check("GET", key)
+        elif t == b"+hash\r\n":
+            diff.check("HGETALL", key)
+        elif t == b"+zset\r\n":
+            diff.check("ZRANGE", key, 0, -1, "WITHSCORES")
 
 
 def test_ping_and_repeated_get_runs(diff):
@@ -214,3 +221,38 @@ def test_runs_reply_resp3_nulls(diff):
     for conn in (diff.kv, diff.real):
         conn.call("HELLO", "3")
     diff.pipeline([("LPOP", "nol")] * 3 + [("SPOP", "nos")] * 3 + [("GET", "nok")] * 3)
+
+
+def test_hset_runs(diff):
+    diff.check("HSET", "h", "f0", "v")
+    diff.pipeline([("HSET", "h", "f", "x")] * 6 + [("HGETALL", "h")])
+    diff.pipeline([("HSET", "h", f"f{i % 5}", f"v{i}") for i in range(12)] +
+                  [("HGETALL", "h"), ("OBJECT", "ENCODING", "h")])
+    diff.check("CONFIG", "SET", "hash-max-listpack-entries", "4")
+    try:
+        diff.check("DEL", "h")
+        diff.check("HSET", "h", "a", "1")
+        diff.pipeline([("HSET", "h", f"k{i}", "v") for i in range(6)] +
+                      [("OBJECT", "ENCODING", "h"), ("HLEN", "h")])
+        diff.pipeline([("HSET", "h", "big", "v" * 100)] * 3 + [("HSTRLEN", "h", "big")])
+    finally:
+        diff.check("CONFIG", "SET", "hash-max-listpack-entries", "128")
+
+
+def test_zadd_runs(diff):
+    diff.check("ZADD", "z", "1", "a")
+    diff.pipeline([("ZADD", "z", "0", "m")] * 6 + [("ZRANGE", "z", 0, -1, "WITHSCORES")])
+    diff.pipeline([("ZADD", "z", str(i % 3), f"m{i % 4}") for i in range(12)] +
+                  [("ZRANGE", "z", 0, -1, "WITHSCORES")])
+    diff.pipeline([("ZADD", "z", "2", "a"), ("ZADD", "z", "nan", "a"), ("ZADD", "z", "x", "b"),
+                   ("ZADD", "z", "3", "a"), ("ZADD", "z", "inf", "c"),
+                   ("ZADD", "z", "-inf", "c"), ("ZADD", "z", "NX", "q"),
+                   ("ZADD", "z", "1.5e3", "d"), ("ZRANGE", "z", 0, -1, "WITHSCORES")])
+    diff.check("CONFIG", "SET", "zset-max-listpack-entries", "3")
+    try:
+        diff.pipeline([("ZADD", "z", str(i), f"n{i}") for i in range(5)] +
+                      [("OBJECT", "ENCODING", "z"), ("ZCARD", "z")])
+    finally:
+        diff.check("CONFIG", "SET", "zset-max-listpack-entries", "128")
+    diff.pipeline([("ZPOPMIN", "z")] * 20 + [("ZPOPMAX", "z")] * 3 + [("EXISTS", "z")])
+    diff.pipeline([("ZPOPMIN", "noz")] * 4 + [("ZPOPMAX", "noz")] * 4)

@@ -17,9 +17,9 @@ from random import random as _random, sample as _sample
 
 from kvserver import errors, longdouble
 from kvserver.commands.args import c_word as _opt, random_count
-from kvserver.commands.table import KeySpec, command
+from kvserver.commands.table import KeySpec, command, key_run, run_handler
 from kvserver.datastructs.hash import Hash
-from kvserver.errors import CommandError
+from kvserver.errors import WRONGTYPE as _WRONGTYPE, CommandError
 from kvserver.glob import compile_glob
 from kvserver.net.resp import (EMPTY_ARRAY, NULL2, NULL3, OK, ONE, ZERO,
                                array, array_header, bulk, integer, strict_int)
@@ -108,7 +108,41 @@ def _write_lookup(c, key):
          history=(("4.0.0", "Accepts multiple `field` and `value` arguments."),),
          args="key field value [field value ...]")
 def hset(c, argv):
-    return _hset(c, argv, "hset")
+    if len(argv) != 4:
+        return _hset(c, argv, "hset")
+    # one pair: _hset inlined (a pipeline of these is the common shape)
+    db = c.db
+    key = argv[1]
+    h = db.lookup(key)
+    if type(h) is not Hash:
+        if h is not None:
+            raise CommandError(_WRONGTYPE)
+        h = Hash()
+        db.set(key, h)
+    cfg = c.server.config
+    field = argv[2]
+    value = argv[3]
+    max_value = cfg.hash_max_listpack_value
+    t = h._v
+    # Hash.set's commonest case inlined: a field already in a thawed
+    # listpack (see datastructs/hash.py), within both limits
+    if type(t) is tuple and len(field) <= max_value and len(value) <= max_value:
+        try:
+            i = t.index(field)
+        except ValueError:
+            i = 1
+        if not i & 1 and len(t) <= cfg.hash_max_listpack_entries << 1:
+            if t[i + 1] != value:
+                h._v = t[:i + 1] + (value,) + t[i + 2:]
+            if db.watched:
+                db.touch(key)
+            db.keyspace.dirty += 1
+            return ZERO
+    created = h.set(field, value, cfg.hash_max_listpack_entries, max_value)
+    if db.watched:
+        db.touch(key)
+    db.keyspace.dirty += 1
+    return ONE if created else ZERO
 
 
 @command("hmset", -4, "write denyoom fast", keys=(1, 1, 1),
@@ -129,8 +163,10 @@ def _hset(c, argv, name):
         raise errors.wrong_arity(name)
     db = c.db
     key = argv[1]
-    h = db.lookup_typed(key, _HASH, False)
-    if h is None:
+    h = db.lookup(key)
+    if type(h) is not Hash:
+        if h is not None:
+            raise CommandError(_WRONGTYPE)
         h = Hash()
         db.set(key, h)
     cfg = c.server.config
@@ -138,7 +174,7 @@ def _hset(c, argv, name):
                           cfg.hash_max_listpack_value)
     if db.watched:
         db.touch(key)
-    c.server.keyspace.dirty += (len(argv) - 2) >> 1
+    db.keyspace.dirty += (len(argv) - 2) >> 1
     return integer(created)
 
 
@@ -149,17 +185,21 @@ def _hset(c, argv, name):
 def hsetnx(c, argv):
     db = c.db
     key = argv[1]
-    h = _write_lookup(c, key)
-    if h is None:
+    h = db.lookup(key)
+    if type(h) is Hash:
+        if h.exists(argv[2]):
+            return ZERO
+    elif h is None:
         h = Hash()
         db.set(key, h)
-    elif h.exists(argv[2]):
-        return ZERO
+    else:
+        raise CommandError(_WRONGTYPE)
     cfg = c.server.config
     h.set(argv[2], argv[3], cfg.hash_max_listpack_entries,
           cfg.hash_max_listpack_value)
-    db.touch(key)
-    _dirty(c)
+    if db.watched:
+        db.touch(key)
+    db.keyspace.dirty += 1
     return ONE
 
 
@@ -175,12 +215,8 @@ def hincrby(c, argv):
     db = c.db
     key = argv[1]
     field = argv[2]
-    h = _write_lookup(c, key)
-    if h is None:
-        h = Hash()
-        db.set(key, h)
-        value = 0
-    else:
+    h = db.lookup(key)
+    if type(h) is Hash:
         cur = h.get(field)
         if cur is None:
             value = 0
@@ -188,14 +224,21 @@ def hincrby(c, argv):
             value = strict_int(cur)
             if value is None:
                 raise CommandError(errors.HASH_NOT_INTEGER)
+    elif h is None:
+        h = Hash()
+        db.set(key, h)
+        value = 0
+    else:
+        raise CommandError(_WRONGTYPE)
     value += incr
     if value > LLONG_MAX or value < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
     cfg = c.server.config
     h.set(field, b"%d" % value, cfg.hash_max_listpack_entries,
           cfg.hash_max_listpack_value)
-    db.touch(key)
-    _dirty(c)
+    if db.watched:
+        db.touch(key)
+    db.keyspace.dirty += 1
     return integer(value)
 
 
@@ -246,17 +289,20 @@ def hincrbyfloat(c, argv):
 def hdel(c, argv):
     db = c.db
     key = argv[1]
-    h = _write_lookup(c, key)
-    if h is None:
-        return ZERO
+    h = db.lookup(key)
+    if type(h) is not Hash:
+        if h is None:
+            return ZERO
+        raise CommandError(_WRONGTYPE)
     deleted = h.delete(argv[2:])
     if deleted:
         if not len(h):
             db.delete(key)
-        else:
+        elif db.watched:
             db.touch(key)
-        _dirty(c, deleted)
-    return integer(deleted)
+        db.keyspace.dirty += deleted
+        return ONE if deleted == 1 else integer(deleted)
+    return ZERO
 
 
 # ---------------------------------------------------------------------------
@@ -268,11 +314,16 @@ def hdel(c, argv):
          summary="Get the value of a hash field", since="2.0.0", group="hash",
          complexity="O(1)", args="key field")
 def hget(c, argv):
-    h = c.db.lookup_typed(argv[1], _HASH)
-    if h is not None:
+    h = c.db.lookup_read(argv[1])
+    if type(h) is Hash:
         v = h.get(argv[2])
         if v is not None:
-            return b"$%d\r\n%s\r\n" % (len(v), v)
+            n = len(v)
+            if n < 1024:
+                return _BULK_HDR[n] + v + b"\r\n"
+            return bulk(v)
+    elif h is not None:
+        raise CommandError(_WRONGTYPE)
     return NULL3 if c.resp == 3 else NULL2
 
 
@@ -322,8 +373,12 @@ def hstrlen(c, argv):
          summary="Determine if a hash field exists", since="2.0.0",
          group="hash", complexity="O(1)", args="key field")
 def hexists(c, argv):
-    h = c.db.lookup_typed(argv[1], _HASH)
-    return ONE if h is not None and h.exists(argv[2]) else ZERO
+    h = c.db.lookup_read(argv[1])
+    if type(h) is Hash:
+        return ONE if h.exists(argv[2]) else ZERO
+    if h is None:
+        return ZERO
+    raise CommandError(_WRONGTYPE)
 
 
 _ALL = dict(keys=(1, 1, 1), acl="@read @hash @slow",
@@ -455,3 +510,32 @@ def hscan(c, argv):
                 out.append(flat[i + 1])
         flat = out
     return scan_reply(cursor, flat)
+
+
+@run_handler("hset")
+def hset_run(c, pending, i, append):
+    """Consecutive single-pair HSETs of one existing hash: the sets in
+    turn without a lookup and a handler call each.  A pipeline repeating
+    one HSET sets once: the others find the field holding their value."""
+    found = key_run(c, pending, i, 4, Hash)
+    if found is None:
+        return 0
+    h, end = found
+    cfg = c.server.config
+    max_entries = cfg.hash_max_listpack_entries
+    max_value = cfg.hash_max_listpack_value
+    first = pending[i]
+    m = end - i
+    if pending[i + 1:end] == [first] * (m - 1):
+        created = h.set(first[2], first[3], max_entries, max_value)
+        append((ONE if created else ZERO) + ZERO * (m - 1))
+    else:
+        hset1 = h.set
+        for j in range(i, end):
+            a = pending[j]
+            append(ONE if hset1(a[2], a[3], max_entries, max_value) else ZERO)
+    db = c.db
+    if db.watched:
+        db.touch(first[1])
+    c.server.keyspace.dirty += m
+    return m

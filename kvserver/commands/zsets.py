@@ -31,7 +31,7 @@ from kvserver import blocking, errors
 from kvserver.commands.args import c_word as _opt
 from kvserver.commands.args import get_float, parse_float, random_count, strtod
 from kvserver.commands.hashes import bulks, scan_options, scan_reply
-from kvserver.commands.table import KeySpec, command
+from kvserver.commands.table import KeySpec, command, key_run, missing_key_run, run_handler
 from kvserver.datastructs.set import Set
 from kvserver.datastructs.zset import (INCR, GT, LT, MAXSTR, MINSTR, NX, XX,
                                        NanScore, ZSet, d2string)
@@ -1183,3 +1183,59 @@ def zscan(c, argv):
                 flat.append(_fmt(d[m]))
     return scan_reply(cursor, flat)
 
+
+
+@run_handler("zadd")
+def zadd_run(c, pending, i, append):
+    """Consecutive plain ZADDs (key score member, no options) of one
+    existing sorted set: the adds in turn without a lookup and a handler
+    call each; a pipeline repeating one ZADD adds once (the others find
+    the member with its score).  Stops before a score that does not
+    parse (that ZADD replies the error)."""
+    found = key_run(c, pending, i, 4, ZSet)
+    if found is None:
+        return 0
+    zs, end = found
+    first = pending[i]
+    s = parse_double(first[2])
+    if s is None:
+        return 0
+    cfg = c.server.config
+    max_entries = cfg.zset_max_listpack_entries
+    max_value = cfg.zset_max_listpack_value
+    m = end - i
+    if pending[i + 1:end] == [first] * (m - 1):
+        r = zs.add1(s, first[3], max_entries, max_value)
+        append((ONE if r == 1 else ZERO) + ZERO * (m - 1))
+        changed = 1 if r else 0
+    else:
+        changed = 0
+        add1 = zs.add1
+        for j in range(i, end):
+            a = pending[j]
+            s = parse_double(a[2])
+            if s is None:
+                end = j
+                break
+            r = add1(s, a[3], max_entries, max_value)
+            if r:
+                changed += 1
+            append(ONE if r == 1 else ZERO)
+    if changed:
+        c.server.keyspace.dirty += changed
+        db = c.db
+        if db.watched:
+            db.touch(first[1])
+    return end - i
+
+
+def _zpop_missing_run(c, pending, i, append):
+    """Pops of a sorted set that does not exist: empty arrays at once."""
+    m = missing_key_run(c, pending, i, 2)
+    if m:
+        append(EMPTY_ARRAY * m)
+    return m
+
+
+run_handler("zpopmin")(_zpop_missing_run)
+run_handler("zpopmax")(_zpop_missing_run)
