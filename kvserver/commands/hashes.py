@@ -108,11 +108,12 @@ def _write_lookup(c, key):
          history=(("4.0.0", "Accepts multiple `field` and `value` arguments."),),
          args="key field value [field value ...]")
 def hset(c, argv):
-    if len(argv) != 4:
-        return _hset(c, argv, "hset")
     # one pair: _hset inlined (a pipeline of these is the common shape)
+    try:
+        _, key, field, value = argv
+    except ValueError:
+        return _hset(c, argv, "hset")
     db = c.db
-    key = argv[1]
     h = db.lookup(key)
     if type(h) is not Hash:
         if h is not None:
@@ -120,24 +121,34 @@ def hset(c, argv):
         h = Hash()
         db.set(key, h)
     cfg = c.server.config
-    field = argv[2]
-    value = argv[3]
     max_value = cfg.hash_max_listpack_value
     t = h._v
-    # Hash.set's commonest case inlined: a field already in a thawed
-    # listpack (see datastructs/hash.py), within both limits
-    if type(t) is tuple and len(field) <= max_value and len(value) <= max_value:
+    # Hash.set inlined for a thawed listpack (datastructs/hash.py) that
+    # stays one: both strings within the value limit, and the count
+    # within the entry limit after the update in place or the new field
+    # at the tail.  Anything else (a blob to thaw, a dict, a conversion)
+    # is Hash.set's.
+    if type(t) is tuple and len(field) <= max_value >= len(value):
+        room = cfg.hash_max_listpack_entries << 1
         try:
             i = t.index(field)
         except ValueError:
-            i = 1
-        if not i & 1 and len(t) <= cfg.hash_max_listpack_entries << 1:
-            if t[i + 1] != value:
-                h._v = t[:i + 1] + (value,) + t[i + 2:]
-            if db.watched:
-                db.touch(key)
-            db.keyspace.dirty += 1
-            return ZERO
+            if len(t) < room:
+                h._v = t + (field, value)
+                if db.watched:
+                    db.touch(key)
+                db.keyspace.dirty += 1
+                return ONE
+        else:
+            if not i & 1 and len(t) <= room:
+                if t[i + 1] != value:
+                    lst = list(t)
+                    lst[i + 1] = value
+                    h._v = tuple(lst)
+                if db.watched:
+                    db.touch(key)
+                db.keyspace.dirty += 1
+                return ZERO
     created = h.set(field, value, cfg.hash_max_listpack_entries, max_value)
     if db.watched:
         db.touch(key)
@@ -183,11 +194,11 @@ def _hset(c, argv, name):
          summary="Set the value of a hash field, only if the field does not exist",
          since="2.0.0", group="hash", complexity="O(1)", args="key field value")
 def hsetnx(c, argv):
+    _, key, field, value = argv
     db = c.db
-    key = argv[1]
     h = db.lookup(key)
     if type(h) is Hash:
-        if h.exists(argv[2]):
+        if h.exists(field):
             return ZERO
     elif h is None:
         h = Hash()
@@ -195,8 +206,7 @@ def hsetnx(c, argv):
     else:
         raise CommandError(_WRONGTYPE)
     cfg = c.server.config
-    h.set(argv[2], argv[3], cfg.hash_max_listpack_entries,
-          cfg.hash_max_listpack_value)
+    h.set(field, value, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     if db.watched:
         db.touch(key)
     db.keyspace.dirty += 1
@@ -209,12 +219,11 @@ def hsetnx(c, argv):
          since="2.0.0", group="hash", complexity="O(1)",
          args="key field increment")
 def hincrby(c, argv):
-    incr = strict_int(argv[3])
+    _, key, field, incr = argv
+    incr = strict_int(incr)
     if incr is None:
         raise CommandError(errors.NOT_INTEGER)
     db = c.db
-    key = argv[1]
-    field = argv[2]
     h = db.lookup(key)
     if type(h) is Hash:
         cur = h.get(field)
@@ -233,13 +242,13 @@ def hincrby(c, argv):
     value += incr
     if value > LLONG_MAX or value < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
+    text = b"%d" % value
     cfg = c.server.config
-    h.set(field, b"%d" % value, cfg.hash_max_listpack_entries,
-          cfg.hash_max_listpack_value)
+    h.set(field, text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     if db.watched:
         db.touch(key)
     db.keyspace.dirty += 1
-    return integer(value)
+    return b":" + text + b"\r\n"
 
 
 @command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1),
@@ -314,9 +323,19 @@ def hdel(c, argv):
          summary="Get the value of a hash field", since="2.0.0", group="hash",
          complexity="O(1)", args="key field")
 def hget(c, argv):
-    h = c.db.lookup_read(argv[1])
+    _, key, field = argv
+    h = c.db.lookup_read(key)
     if type(h) is Hash:
-        v = h.get(argv[2])
+        t = h._v
+        if type(t) is tuple:
+            # Hash.get inlined for a thawed listpack (datastructs/hash.py)
+            try:
+                i = t.index(field)
+            except ValueError:
+                return NULL3 if c.resp == 3 else NULL2
+            v = h.get(field) if i & 1 else t[i + 1]
+        else:
+            v = h.get(field)
         if v is not None:
             n = len(v)
             if n < 1024:
@@ -373,9 +392,10 @@ def hstrlen(c, argv):
          summary="Determine if a hash field exists", since="2.0.0",
          group="hash", complexity="O(1)", args="key field")
 def hexists(c, argv):
-    h = c.db.lookup_read(argv[1])
+    _, key, field = argv
+    h = c.db.lookup_read(key)
     if type(h) is Hash:
-        return ONE if h.exists(argv[2]) else ZERO
+        return ONE if h.exists(field) else ZERO
     if h is None:
         return ZERO
     raise CommandError(_WRONGTYPE)

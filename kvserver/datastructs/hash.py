@@ -1,15 +1,22 @@
 """The hash type, layered as t_hash.c is: listpack, hashtable, then the API.
 
-A `Hash` holds its contents in one slot, `_v`:
+A `Hash` holds its contents in one slot, `_v`, in one of three states:
 
-- `bytes` while the hash is a "listpack": the fields and values packed in
-  one immutable blob (see `pack`), in listpack order (a new field goes to
-  the tail, an update keeps its place, a delete closes the gap).  Every
-  read unpacks it and every write repacks it, both in C: O(N) per
-  operation with N bounded by `hash-max-listpack-entries`, as Redis's
-  listpack scans are.  A blob costs one byte of overhead per string
-  against ~40 for a `bytes` object; that is what keeps 100k small hashes
-  within 2x of Redis's memory (bench/memory_types.py).
+- `bytes` while the hash is a frozen "listpack": the fields and values
+  packed in one immutable blob (see `pack`), in listpack order (a new
+  field goes to the tail, an update keeps its place, a delete closes the
+  gap).  A blob costs one byte of overhead per string against ~40 for a
+  `bytes` object; that is what keeps 100k small hashes within 2x of
+  Redis's memory (bench/memory_types.py).
+- `tuple` while the listpack is thawed (kvserver.datastructs.thaw): the
+  flat f0, v0, f1, v1... that `unpack` returns.  The first access in a
+  loop turn, read or write, unpacks the blob once and registers the hash;
+  later commands in the turn scan and rebuild the tuple (O(N), N bounded
+  by `hash-max-listpack-entries`, as Redis's listpack scans are) and
+  `thaw.freeze_all` packs it back, or restores the original blob when
+  nothing changed.  Bytes and tuple are one encoding, "listpack", to
+  every caller; only registered objects hold a tuple, so a Hash built
+  fresh (`Hash()`, `copy`) holds a blob.
 - a `dict` field -> value once converted to a "hashtable": when a field or
   value longer than `hash-max-listpack-value` is written, or the count goes
   past `hash-max-listpack-entries`.  Conversions are one-way, as in Redis.
@@ -17,8 +24,14 @@ A `Hash` holds its contents in one slot, `_v`:
   order after; Redis's dict order is unspecified, so clients cannot rely on
   either.
 
-Invariants: fields are distinct; fields and values are `bytes`; a blob is
-never empty for a key in the keyspace (commands delete emptied hashes).
+Invariants: fields are distinct; fields and values are `bytes`; a listpack
+is never empty for a key in the keyspace (commands delete emptied hashes).
+Freezing may happen between any two calls (freeze_all also runs when a
+turn thaws more than thaw.THAWED_MAX objects), so every method looks at
+`_v` afresh: none keeps a tuple across calls.  HSET and HGET in
+commands/hashes.py inline `set`'s and `get`'s thawed-tuple cases (reading
+`_v`, and for HSET replacing the tuple of a hash already registered):
+keep them in step with the methods here.
 Commands pass the thresholds from the config on every write, so CONFIG SET
 takes effect at the next write, as in Redis.
 """
@@ -27,6 +40,8 @@ import marshal
 import struct
 from itertools import chain
 from random import random as _random
+
+from kvserver.datastructs.thaw import thawed as _thawed
 
 _loads = marshal.loads
 _dumps = marshal.dumps
@@ -93,9 +108,9 @@ def unpack(blob: bytes) -> tuple:
 _EMPTY = pack(())
 
 
-def _find(t: tuple, field) -> int:
-    """Index of `field` among the even (field) slots of `t`, or -1."""
-    i = 0
+def _find(t, field, i: int) -> int:
+    """Index of `field` among the even (field) slots of the tuple or list
+    `t` from index `i` on, or -1."""
     index = t.index
     try:
         while True:
@@ -127,6 +142,11 @@ def _to_dict(t: tuple) -> dict:
 # Encoding-agnostic API
 # ---------------------------------------------------------------------------
 
+# set_pairs edits a listpack pair by pair, O(N) a pair, up to this many
+# pairs; more go through a dict, O(N + pairs), as one big HMSET should.
+_PAIRWISE_MAX = 8
+
+
 class Hash:
     TYPE = "hash"
     __slots__ = ("_v",)
@@ -134,74 +154,118 @@ class Hash:
     def __init__(self, v=_EMPTY):
         self._v = v
 
+    def _thaw(self, blob: bytes) -> tuple:
+        """Unpack `blob` into `_v` until the next thaw.freeze_all."""
+        t = self._v = unpack(blob)
+        return _thawed(self, blob, t)
+
+    def _freeze(self, blob: bytes, t: tuple):
+        v = self._v
+        if v is t:
+            self._v = blob
+        elif type(v) is tuple:
+            self._v = pack(v)
+        # else converted to a dict meanwhile: nothing to pack
+
+    def _listpack(self) -> tuple:
+        """The listpack's tuple (thawing a blob); the caller checked that
+        `_v` is not a dict."""
+        v = self._v
+        return v if type(v) is tuple else self._thaw(v)
+
     def encoding(self) -> str:
-        return "listpack" if type(self._v) is bytes else "hashtable"
+        return "hashtable" if type(self._v) is dict else "listpack"
 
     def is_listpack(self) -> bool:
-        return type(self._v) is bytes
+        return type(self._v) is not dict
 
     def __len__(self):
         v = self._v
-        if type(v) is bytes:
+        t = type(v)
+        if t is tuple:
+            return len(v) >> 1
+        if t is bytes:
             return blob_len(v)
         return len(v)
 
     def convert(self):
         """hashTypeConvert: listpack to hashtable."""
         v = self._v
-        if type(v) is bytes:
+        t = type(v)
+        if t is tuple:
+            self._v = _to_dict(v)
+        elif t is bytes:
             self._v = _to_dict(unpack(v))
 
     # --- reads ---------------------------------------------------------------
     def get(self, field):
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
-            i = _find(t, field)
-            return t[i + 1] if i >= 0 else None
-        return v.get(field)
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is dict:
+                return t.get(field)
+            t = self._thaw(t)
+        try:
+            i = t.index(field)
+        except ValueError:
+            return None
+        if i & 1:
+            i = _find(t, field, i + 1)
+            if i < 0:
+                return None
+        return t[i + 1]
 
     def exists(self, field) -> bool:
-        v = self._v
-        if type(v) is bytes:
-            return _find(unpack(v), field) >= 0
-        return field in v
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is dict:
+                return field in t
+            t = self._thaw(t)
+        try:
+            i = t.index(field)
+        except ValueError:
+            return False
+        return not i & 1 or _find(t, field, i + 1) >= 0
 
     def flat(self):
         """f0, v0, f1, v1... in iteration order (a tuple or a list)."""
         v = self._v
-        if type(v) is bytes:
-            return unpack(v)
+        t = type(v)
+        if t is tuple:
+            return v
+        if t is bytes:
+            return self._thaw(v)
         return list(chain.from_iterable(v.items()))
 
     def fields(self):
         v = self._v
-        if type(v) is bytes:
-            return unpack(v)[::2]
-        return list(v)
+        if type(v) is dict:
+            return list(v)
+        return self._listpack()[::2]
 
     def values(self):
         v = self._v
-        if type(v) is bytes:
-            return unpack(v)[1::2]
-        return list(v.values())
+        if type(v) is dict:
+            return list(v.values())
+        return self._listpack()[1::2]
 
     def table(self):
         """The dict while hashtable-encoded (what HSCAN walks), else None."""
         v = self._v
-        return None if type(v) is bytes else v
+        return v if type(v) is dict else None
 
     def as_dict(self) -> dict:
         v = self._v
-        if type(v) is bytes:
-            return _to_dict(unpack(v))
-        return v
+        if type(v) is dict:
+            return v
+        return _to_dict(self._listpack())
 
     def random_pair(self):
         """One (field, value) pair, uniformly."""
         v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        if type(v) is not dict:
+            t = self._listpack()
             i = int(_random() * (len(t) >> 1)) << 1
             return t[i], t[i + 1]
         # O(N): a dict has no random access; hashes this big are rare
@@ -216,31 +280,53 @@ class Hash:
         """hashTypeSet for one pair: True if the field is new.  A field or
         value too long for the listpack converts first, as Redis checks
         in hashTypeSet itself (this is what HINCRBY* and HSETNX rely on)."""
-        v = self._v
-        if type(v) is bytes:
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is dict:
+                created = field not in t
+                t[field] = value
+                return created
             if len(field) > max_value or len(value) > max_value:
-                self._v = v = _to_dict(unpack(v))
-            else:
-                t = unpack(v)
-                i = _find(t, field)
-                if i >= 0:
-                    # the count is checked after updates too: a limit
-                    # lowered by CONFIG SET converts at the next write
-                    if len(t) > max_entries << 1:
-                        t = t[:i + 1] + (value,) + t[i + 2:]
-                        self._v = _to_dict(t)
-                    elif t[i + 1] != value:
-                        self._v = pack(t[:i + 1] + (value,) + t[i + 2:])
-                    return False
-                t += (field, value)
-                if len(t) > max_entries << 1:
-                    self._v = _to_dict(t)
+                self._v = d = _to_dict(unpack(t))
+                created = field not in d
+                d[field] = value
+                return created
+            if t is _EMPTY:
+                # a new key: its first pair goes straight into a blob,
+                # which a second write in the same turn thaws
+                if max_entries < 1:
+                    self._v = {field: value}
                 else:
-                    self._v = pack(t)
+                    self._v = pack((field, value))
                 return True
-        created = field not in v
-        v[field] = value
-        return created
+            t = self._thaw(t)
+        elif len(field) > max_value or len(value) > max_value:
+            self._v = d = _to_dict(t)
+            created = field not in d
+            d[field] = value
+            return created
+        try:
+            i = t.index(field)
+        except ValueError:
+            i = -1
+        else:
+            if i & 1:
+                i = _find(t, field, i + 1)
+        if i >= 0:
+            # the count is checked after updates too: a limit lowered by
+            # CONFIG SET converts at the next write
+            if len(t) > max_entries << 1:
+                d = self._v = _to_dict(t)
+                d[field] = value
+            elif t[i + 1] != value:
+                lst = list(t)       # cheaper than slicing and joining
+                lst[i + 1] = value
+                self._v = tuple(lst)
+            return False
+        t += (field, value)
+        self._v = _to_dict(t) if len(t) > max_entries << 1 else t
+        return True
 
     def set_pairs(self, argv, start: int, max_entries: int, max_value: int) -> int:
         """HSET/HMSET: argv[start:] are field, value pairs; returns how many
@@ -248,43 +334,89 @@ class Hash:
         than the value limit converts the listpack before anything is set."""
         v = self._v
         end = len(argv)
-        if type(v) is bytes:
-            for i in range(start, end):
-                if len(argv[i]) > max_value:
-                    self._v = v = _to_dict(unpack(v))
+        if type(v) is not dict:
+            for a in argv[start:]:
+                if len(a) > max_value:
+                    self.convert()
+                    v = self._v
                     break
             else:
                 if end - start == 2:
                     return int(self.set(argv[start], argv[start + 1],
                                         max_entries, max_value))
-                d = _to_dict(unpack(v))
-                n = len(d)
-                for i in range(start, end, 2):
-                    d[argv[i]] = argv[i + 1]
-                created = len(d) - n
-                if len(d) > max_entries:
-                    self._v = d
-                else:
-                    self._v = pack(tuple(chain.from_iterable(d.items())))
-                return created
+                return self._set_pairs_listpack(argv, start, end, max_entries)
         n = len(v)
         for i in range(start, end, 2):
             v[argv[i]] = argv[i + 1]
         return len(v) - n
 
+    def _set_pairs_listpack(self, argv, start, end, max_entries) -> int:
+        v = self._v
+        fresh = v is _EMPTY
+        if (end - start) >> 1 > _PAIRWISE_MAX:
+            # dict order is listpack order: updates keep their place,
+            # new fields go to the tail
+            d = _to_dict(unpack(v) if type(v) is bytes else v)
+            n = len(d)
+            for i in range(start, end, 2):
+                d[argv[i]] = argv[i + 1]
+            created = len(d) - n
+            if len(d) > max_entries:
+                self._v = d
+                return created
+            t = tuple(chain.from_iterable(d.items()))
+        else:
+            # `seq` is the tuple until a pair changes something, then a
+            # list: updates to the values already there allocate nothing
+            t = seq = () if fresh else (v if type(v) is tuple else self._thaw(v))
+            created = 0
+            for i in range(start, end, 2):
+                f = argv[i]
+                try:
+                    j = seq.index(f)
+                except ValueError:
+                    j = -1
+                else:
+                    if j & 1:
+                        j = _find(seq, f, j + 1)
+                if j >= 0:
+                    value = argv[i + 1]
+                    if seq[j + 1] != value:
+                        if seq is t:
+                            seq = list(t)
+                        seq[j + 1] = value
+                else:
+                    if seq is t:
+                        seq = list(t)
+                    seq.append(f)
+                    seq.append(argv[i + 1])
+                    created += 1
+            if len(seq) > max_entries << 1:
+                self._v = _to_dict(seq)
+                return created
+            if seq is t:
+                return 0
+            t = tuple(seq)
+        # a new key is packed at once, a thawed hash keeps its tuple; an
+        # unthawed blob is replaced by a new blob without registering
+        self._v = pack(t) if type(self._v) is bytes else t
+        return created
+
     def delete(self, fields) -> int:
         """Remove `fields`; returns how many were there."""
         v = self._v
         deleted = 0
-        if type(v) is bytes:
-            t = unpack(v)
+        if type(v) is not dict:
+            seq = self._listpack()
             for f in fields:
-                i = _find(t, f)
+                i = _find(seq, f, 0)
                 if i >= 0:
-                    t = t[:i] + t[i + 2:]
+                    if not deleted:
+                        seq = list(seq)
+                    del seq[i:i + 2]
                     deleted += 1
             if deleted:
-                self._v = pack(t)
+                self._v = tuple(seq)
             return deleted
         for f in fields:
             if v.pop(f, None) is not None:
@@ -292,9 +424,15 @@ class Hash:
         return deleted
 
     def copy(self) -> "Hash":
-        """A copy with the same encoding (COPY, hashTypeDup)."""
+        """A copy with the same encoding (COPY, hashTypeDup).  The copy is
+        never thawed: only registered objects may hold a tuple."""
         v = self._v
-        return Hash(v if type(v) is bytes else dict(v))
+        t = type(v)
+        if t is bytes:
+            return Hash(v)
+        if t is tuple:
+            return Hash(pack(v))
+        return Hash(dict(v))
 
     def __repr__(self):
         return f"<Hash {self.encoding()} {self.as_dict()!r}>"
