@@ -38,4 +38,13 @@ else
     fi
 fi
 
+# kvserver's native helpers (kvserver/native, built with cffi during the
+# install) need a C compiler and Python's headers.  Without them the
+# install still succeeds and kvserver runs its slower pure-Python paths.
+PYINC=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+if ! command -v gcc >/dev/null || [ ! -f "$PYINC/Python.h" ]; then
+    apt_install gcc python3-dev ||
+        echo "note: no C compiler or Python headers; kvserver will use its pure-Python paths" >&2
+fi
+
 "$PY" -m pip install -q -e "$ROOT${KV_EXTRAS:+[$KV_EXTRAS]}" || exit 1
