@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import RawConn, encode_command
+from kvserver.commands.args import strtod
 from kvserver.commands.zsets import parse_double, parse_lex_range, parse_score_range
 from kvserver.datastructs.zset import (GT, INCR, LT, MAXSTR, MINSTR, NX, XX, NanScore,
                                        ZSet, blob_len, code_of, d2string, lp_score, pack,
@@ -378,6 +379,42 @@ def test_number_parsers():
             parse_lex_range(bad, b"+")
 
 
+def string2d_reference(arg: bytes):
+    """string2d as its definition reads: glibc strtod (args.strtod) over the
+    whole argument, no leading space, no NaN, no ERANGE to 0 or inf."""
+    if not arg or arg[0] in b" \t\n\r\v\f":
+        return None
+    v, end, erange = strtod(arg)
+    if end != len(arg) or v != v or (erange and (v == 0 or v in (INF, -INF))):
+        return None
+    return v
+
+
+NUMBER_TEXT = st.one_of(
+    st.binary(max_size=8),
+    st.lists(st.sampled_from([b"0", b"1", b"9", b".", b"e", b"E", b"-", b"+", b"_", b" ",
+                              b"\t", b"x", b"p", b"inf", b"inity", b"nan", b"0x", b"\x00",
+                              b"5", b"00000", b"e-400", b"e400", b"\x0b"]),
+             max_size=6).map(b"".join),
+    st.integers(0, 10**30).map(lambda n: b"%d" % n),
+    st.integers(1, 400).map(lambda n: b"9" * n),
+    st.floats(allow_nan=True).map(lambda f: repr(f).encode()),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: f.hex().encode()),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(NUMBER_TEXT)
+def test_parse_double_is_string2d(arg):
+    got = parse_double(arg)
+    want = string2d_reference(arg)
+    if want is None:
+        assert got is None, arg
+    else:
+        assert got == want and math.copysign(1, got) == math.copysign(1, want), arg
+        assert type(got) is float
+
+
 # ---------------------------------------------------------------------------
 # Differential: commands and their errors
 # ---------------------------------------------------------------------------
@@ -437,7 +474,9 @@ def test_zadd_options_and_errors(d):
     "inf", "-inf", "+inf", "Infinity", "-INFINITY", "nan", "-nan", "NaN(1)", "1e400",
     "-1e400", "1e-400", "1e-310", "0e-400", "0x1p-1080", "0x1p2000", "", " 1", "1 ",
     "\t1", "1_0", "1\x00", "0x", "1e", "1e+", "--1", "+-1", "-0", "0.000", "00012",
-    "4.9406564584124654e-324", "1.7976931348623157e308", "1.7976931348623159e308"])
+    "4.9406564584124654e-324", "1.7976931348623157e308", "1.7976931348623159e308",
+    "0", "000", "123456789012345", "1234567890123456", "9007199254740993",
+    "99999999999999999999", "9" * 309, "9" * 400, "0" * 400])
 def test_score_parsing(diff, text):
     diff.call("zadd", "z", text, "m")
     diff.call("zscore", "z", "m")

@@ -1,20 +1,29 @@
 """The sorted set type, layered as t_zset.c is: listpack, skiplist, then the API.
 
-A `ZSet` holds its contents in one slot, `_v`:
+A `ZSet` holds its contents in one slot, `_v`, in one of three states:
 
-- `bytes` while the set is a "listpack": one packed blob (see `pack`) of
-  the flat tuple `t = (m0, ..., m[n-1], s0, ..., s[n-1])`, members first,
-  then their scores, both in the set's order: ascending score, ties broken
-  by member bytes (memcmp order), as zzlInsert keeps a listpack.  The blob
-  costs a byte or two per entry where Python objects would cost ~60, which
-  is what keeps many small sorted sets within 2x of Redis's memory
-  (bench/memory_types.py), and packs and unpacks with a few C calls.
-  Every read unpacks it, every write repacks it: O(N) per operation with N
-  bounded by `zset-max-listpack-entries`, as Redis's listpack scans are.
+- `bytes` while the set is a frozen "listpack": one packed blob (see
+  `pack`) of the flat tuple `t = (m0, ..., m[n-1], s0, ..., s[n-1])`,
+  members first, then their scores, both in the set's order: ascending
+  score, ties broken by member bytes (memcmp order), as zzlInsert keeps a
+  listpack.  The blob costs a byte or two per entry where Python objects
+  would cost ~60, which is what keeps many small sorted sets within 2x of
+  Redis's memory (bench/memory_types.py), and packs and unpacks with a few
+  C calls.
+- `tuple` while the listpack is thawed (kvserver.datastructs.thaw): that
+  flat tuple, as `unpack` returns it.  The first access in a loop turn,
+  read or write, unpacks the blob once and registers the set; the commands
+  that follow in the turn search and rebuild the tuple (O(N), N bounded by
+  `zset-max-listpack-entries`, as Redis's listpack scans are) and
+  `thaw.freeze_all` packs it back, starting from the blob's score code, or
+  restores the original blob when nothing changed.  Bytes and tuple are
+  one encoding, "listpack", to every caller; only registered sets hold a
+  tuple, so a ZSet built fresh (`from_pairs`, `copy`) holds a blob.
   A score is kept as Redis's listpack keeps it (d2string): an integral
   score as an `int` (so -0.0 becomes 0, exactly the sign Redis loses), any
   other score as a `float`; a blob that had to store floats gives back
-  every score as a float, which compares and prints the same.
+  every score as a float, which compares and prints the same, so a tuple
+  mixing the two replies exactly as its frozen blob does.
 - a `SkipList` once converted: a dict member -> score (float) plus a
   `SortedList` of (score, member) tuples, the skiplist's order; rank, range
   and insertion are O(log N).  Conversion happens when an insertion takes
@@ -24,9 +33,11 @@ A `ZSet` holds its contents in one slot, `_v`:
   their final size (`from_pairs`).
 
 Invariants: members are distinct `bytes`; scores are never NaN; a set in
-the keyspace is never empty (commands delete emptied sets).  Commands pass
-the thresholds from the config on every write, so CONFIG SET takes effect
-at the next write, as in Redis.
+the keyspace is never empty (commands delete emptied sets).  Freezing may
+happen between any two calls (freeze_all also runs when a turn thaws more
+than thaw.THAWED_MAX objects), so every method looks at `_v` afresh.
+Commands pass the thresholds from the config on every write, so CONFIG
+SET takes effect at the next write, as in Redis.
 
 Lexicographic ranges assume, as Redis does, that the members they look at
 share one score.  Where they do not, a listpack gives Redis's exact answer
@@ -41,6 +52,8 @@ from math import inf, nextafter
 from random import random as _random
 
 from sortedcontainers import SortedList
+
+from kvserver.datastructs.thaw import thawed as _thawed
 
 # ZADD flags (zsetAdd's in_flags)
 NX = 1
@@ -258,6 +271,64 @@ def _lp_insert(ms: list, ss: list, m: bytes, s) -> None:
     ss.insert(pos, s)
 
 
+def _lp_pos(t: tuple, n: int, ls, m: bytes) -> int:
+    """Where zzlInsert puts (ls, m) among the n entries of tuple `t`,
+    counted in `t` (m may be there already, with another score)."""
+    end = n + n
+    lo = bisect_left(t, ls, n, end)
+    if lo == end or t[lo] != ls:
+        return lo - n               # no other member has this score
+    hi = bisect_right(t, ls, lo, end)
+    return bisect_left(t, m, lo - n, hi - n)
+
+
+# The edits below copy the tuple into a list and back: two C copies, which
+# beat concatenating slices once an edit needs more than one cut.
+
+def _lp_inserted(t: tuple, n: int, m: bytes, ls) -> tuple:
+    """`t` with the new member `m` at score `ls` (an lp_score)."""
+    pos = _lp_pos(t, n, ls, m)
+    x = list(t)
+    x.insert(n + pos, ls)
+    x.insert(pos, m)
+    return tuple(x)
+
+
+def lp_update(t: tuple, n: int, i: int, m: bytes, s: float) -> tuple:
+    """The listpack tuple `t` (n entries) with member i, `m`, given the
+    score `s` (a float), which is not its score: deleted and inserted again, as
+    zsetAdd does, unless it stays put.  ZADD's handler calls this on a
+    thawed set directly."""
+    # lp_score, for the float a command parsed
+    if s.is_integer() and -2147483648.0 <= s <= 2147483647.0:
+        s = int(s)
+    end = n + n
+    pos = bisect_left(t, s, n, end)
+    if pos < end and t[pos] == s:
+        pos = bisect_left(t, m, pos - n, bisect_right(t, s, pos, end) - n)
+    else:
+        pos -= n
+    x = list(t)
+    # entry i's score is not s, so pos is at most i or past it
+    if pos == i or pos == i + 1:
+        x[n + i] = s
+    else:
+        if pos > i:
+            pos -= 1
+        del x[n + i]
+        x.insert(n + pos, s)
+        del x[i]
+        x.insert(pos, m)
+    return tuple(x)
+
+
+def _lp_deleted(t: tuple, n: int, i: int) -> tuple:
+    x = list(t)
+    del x[n + i]
+    del x[i]
+    return tuple(x)
+
+
 def _score_bounds_tuple(t, n, lo, loex, hi, hiex):
     """[a, b) of the entries of listpack tuple `t` with scores in range."""
     a = (bisect_right if loex else bisect_left)(t, lo, n, n + n) - n
@@ -383,42 +454,75 @@ class ZSet:
             return cls(pack((*[x[1] for x in items], *[x[0] for x in items])))
         return cls(SkipList(zip(map(float, ss), ms)))
 
+    # --- the thawed state (kvserver.datastructs.thaw) -------------------------
+    def _thaw(self, blob: bytes) -> tuple:
+        """Unpack `blob` into `_v` until the next thaw.freeze_all."""
+        t = self._v = unpack(blob)
+        return _thawed(self, blob, t)
+
+    def _freeze(self, blob: bytes, t: tuple):
+        v = self._v
+        if v is t:
+            self._v = blob
+        elif type(v) is tuple:
+            # the blob's code, not the narrowest: scores a blob gave back
+            # as floats stay floats
+            self._v = pack(v, code_of(blob))
+        # else converted to a skiplist meanwhile: nothing to pack
+
+    def _lp(self):
+        """The listpack's tuple (thawing a blob), or None for a skiplist."""
+        v = self._v
+        tv = type(v)
+        if tv is tuple:
+            return v
+        if tv is bytes:
+            return self._thaw(v)
+        return None
+
     def encoding(self) -> str:
-        return "listpack" if type(self._v) is bytes else "skiplist"
+        return "skiplist" if type(self._v) is SkipList else "listpack"
 
     def is_listpack(self) -> bool:
-        return type(self._v) is bytes
+        return type(self._v) is not SkipList
 
     def __len__(self):
         v = self._v
-        if type(v) is bytes:
+        tv = type(v)
+        if tv is tuple:
+            return len(v) >> 1
+        if tv is bytes:
             return blob_len(v)
         return len(v.dict)
 
     def convert(self):
         """zsetConvert: listpack to skiplist."""
         v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        tv = type(v)
+        if tv is not SkipList:
+            t = v if tv is tuple else unpack(v)
             n = len(t) >> 1
             self._v = SkipList(zip(map(float, t[n:]), t[:n]))
 
     def copy(self) -> "ZSet":
-        """zsetDup: same encoding, same contents (COPY)."""
+        """zsetDup: same encoding, same contents (COPY); a blob, whatever
+        state this one is in."""
         v = self._v
-        if type(v) is bytes:
+        tv = type(v)
+        if tv is bytes:
             return ZSet(v)
+        if tv is tuple:
+            return ZSet(pack(v))
         return ZSet(SkipList(v.sl))
 
     # --- whole-set views -----------------------------------------------------
     def pairs(self):
         """(members, scores) in order, as two sequences."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             return t[:n], t[n:]
-        sl = v.sl
+        sl = self._v.sl
         return [x[1] for x in sl], [x[0] for x in sl]
 
     def items(self):
@@ -428,41 +532,42 @@ class ZSet:
 
     def as_dict(self) -> dict:
         """member -> score; the live dict for a skiplist (do not modify)."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             return dict(zip(t[:n], t[n:]))
-        return v.dict
+        return self._v.dict
 
     def table(self):
         """The member -> score dict while skiplist-encoded (ZSCAN), else None."""
         v = self._v
-        return None if type(v) is bytes else v.dict
+        return v.dict if type(v) is SkipList else None
 
     # --- point reads ---------------------------------------------------------
     def score(self, m):
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
-            n = len(t) >> 1
-            try:
-                return t[n + t.index(m, 0, n)]
-            except ValueError:
-                return None
-        return v.dict.get(m)
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is SkipList:
+                return t.dict.get(m)
+            t = self._thaw(t)
+        n = len(t) >> 1
+        try:
+            return t[n + t.index(m, 0, n)]
+        except ValueError:
+            return None
 
     def rank(self, m, reverse: bool):
         """zsetRank: 0-based rank, or None if `m` is not a member."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             try:
                 i = t.index(m, 0, n)
             except ValueError:
                 return None
         else:
+            v = self._v
             s = v.dict.get(m)
             if s is None:
                 return None
@@ -473,47 +578,72 @@ class ZSet:
     # --- ZADD ----------------------------------------------------------------
     def add1(self, s, m, max_entries: int, max_value: int) -> int:
         """zsetAdd of one pair without flags (the plain ZADD, ZADD CH):
-        0 if nothing changed, 1 if added, 2 if the score was updated.  The
-        listpack is edited as a tuple, without the working lists of `add`."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
-            n = len(t) >> 1
-            try:
-                i = t.index(m, 0, n)
-            except ValueError:
-                if n >= max_entries or len(m) > max_value:
-                    self.convert()
-                    return self.add1(s, m, max_entries, max_value)
-                r = 1
-            else:
-                if s == t[n + i]:
-                    return 0
-                t = t[:i] + t[i + 1:n + i] + t[n + i + 1:]
-                n -= 1
-                r = 2
-            ls = lp_score(s)
-            end = n + n
-            lo = bisect_left(t, ls, n, end)
-            hi = bisect_right(t, ls, lo, end)
-            pos = bisect_left(t, m, lo - n, hi - n) if hi > lo else lo - n
-            self._v = pack(t[:pos] + (m,) + t[pos:n + pos] + (ls,) + t[n + pos:],
-                           code_of(v))
-            return r
-        d = v.dict
-        cur = d.get(m)
-        if cur is None:
-            s = float(s)
-            d[m] = s
-            v.sl.add((s, m))
+        0 if nothing changed, 1 if added, 2 if the score was updated.
+        `s` is a float, as commands parse scores (add1 and add_one rely on
+        float methods)."""
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is SkipList:
+                return _sl_add1(t, s, m)
+            if t is _EMPTY and max_entries and len(m) <= max_value:
+                # a new key's first pair goes straight into a blob
+                self._v = pack((m, lp_score(s)))
+                return 1
+            t = self._thaw(t)
+        n = len(t) >> 1
+        # `in` rather than catching index's ValueError, which costs more
+        # than a second scan; a member never equals a score, so the first
+        # match is among the members
+        if m not in t:
+            if n >= max_entries or len(m) > max_value:
+                self.convert()
+                return _sl_add1(self._v, s, m)
+            self._v = _lp_inserted(t, n, m, lp_score(s))
             return 1
-        if s == cur:
+        i = t.index(m)
+        if s == t[n + i]:
             return 0
-        sl = v.sl
-        sl.remove((cur, m))
-        sl.add((s, m))
-        d[m] = s
+        self._v = lp_update(t, n, i, m, s)
         return 2
+
+    def add_one(self, s, m, flags: int, max_entries: int, max_value: int):
+        """zsetAdd of one pair with `flags`: (r, score), r being -1 if the
+        pair was not processed (NX on a member, XX on a non-member, GT/LT
+        refusing), 0 if processed without a change, 1 if added, 2 if the
+        score was updated; `score` the member's score after (what ZADD
+        INCR and ZINCRBY reply).  Raises NanScore if an increment gives
+        NaN, nothing changed."""
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is SkipList:
+                return _sl_add_one(t, s, m, flags)
+            t = self._thaw(t)
+        n = len(t) >> 1
+        if m not in t:
+            if flags & XX:
+                return -1, None
+            if n >= max_entries or len(m) > max_value:
+                self.convert()
+                return _sl_add_one(self._v, s, m, flags)
+            self._v = _lp_inserted(t, n, m, lp_score(s))
+            return 1, s
+        i = t.index(m)
+        cur = t[n + i]
+        # _updated_score inlined
+        if flags & NX:
+            return -1, None
+        if flags & INCR:
+            s += cur
+            if s != s:
+                raise NanScore()
+        if (flags & LT and s >= cur) or (flags & GT and s <= cur):
+            return -1, None
+        if s == cur:
+            return 0, s
+        self._v = lp_update(t, n, i, m, s)
+        return 2, s
 
     def add(self, scores, members, flags: int, max_entries: int, max_value: int):
         """zsetAdd for each (score, member) pair in turn.
@@ -524,11 +654,10 @@ class ZSet:
         gives NaN; INCR takes a single pair, so nothing has changed then."""
         added = updated = processed = 0
         newscore = None
-        v = self._v
         k = len(members)
         j = 0
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             ms = list(t[:n])
             ss = list(t[n:])
@@ -557,8 +686,7 @@ class ZSet:
                 elif not flags & XX:
                     if len(ms) >= max_entries or len(m) > max_value:
                         # convert, then this pair and the rest go to the skiplist
-                        v = SkipList(zip(map(float, ss), ms))
-                        self._v = v
+                        self._v = SkipList(zip(map(float, ss), ms))
                         j -= 1
                         break
                     _lp_insert(ms, ss, m, lp_score(s))
@@ -568,8 +696,9 @@ class ZSet:
                     dirty = True
             else:
                 if dirty:
-                    self._v = pack((*ms, *ss), code_of(v))
+                    self._v = (*ms, *ss)
                 return added, updated, processed, newscore
+        v = self._v
         d = v.dict
         sl = v.sl
         while j < k:
@@ -600,11 +729,17 @@ class ZSet:
     # --- removal -------------------------------------------------------------
     def delete(self, members) -> int:
         """ZREM: remove `members`; returns how many were there."""
-        v = self._v
+        t = self._lp()
         deleted = 0
-        if type(v) is bytes:
-            t = unpack(v)
+        if t is not None:
             n = len(t) >> 1
+            if len(members) == 1:
+                try:
+                    i = t.index(members[0], 0, n)
+                except ValueError:
+                    return 0
+                self._v = _lp_deleted(t, n, i)
+                return 1
             ms = list(t[:n])
             ss = None
             for m in members:
@@ -620,8 +755,9 @@ class ZSet:
                 if not ms:
                     break
             if deleted:
-                self._v = pack((*ms, *ss), code_of(v))
+                self._v = (*ms, *ss)
             return deleted
+        v = self._v
         d = v.dict
         sl = v.sl
         for m in members:
@@ -635,13 +771,12 @@ class ZSet:
 
     def delete_rank_range(self, a: int, b: int) -> int:
         """Remove ranks [a, b) (0 <= a < b <= len)."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
-            self._v = pack(t[:a] + t[b:n + a] + t[n + b:], code_of(v))
+            self._v = t[:a] + t[b:n + a] + t[n + b:]
             return b - a
-        return v.delete_ranks(a, b)
+        return self._v.delete_ranks(a, b)
 
     def delete_score_range(self, lo, loex, hi, hiex) -> int:
         a, b = self.score_bounds(lo, loex, hi, hiex)
@@ -652,9 +787,8 @@ class ZSet:
     def delete_lex_range(self, lo, loex, hi, hiex) -> int:
         """zzlDeleteRangeByLex / zslDeleteRangeByLex: from the first member
         in range, delete while members stay <= max."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             ms = t[:n]
             a = _lp_first_in_lex(ms, lo, loex, hi, hiex)
@@ -664,30 +798,52 @@ class ZSet:
             while b < n and lex_lte_max(ms[b], hi, hiex):
                 b += 1
         else:
+            v = self._v
             a = v.lex_first(lo, loex)
             b = max(a, v.lex_end(hi, hiex))
             if a >= b:
                 return 0
         return self.delete_rank_range(a, b)
 
+    def pop1(self, maximum: bool):
+        """ZPOPMIN/ZPOPMAX of one member of a non-empty set: (member, score)."""
+        t = self._v
+        tt = type(t)
+        if tt is not tuple:
+            if tt is SkipList:
+                s, m = t.sl.pop(-1 if maximum else 0)
+                del t.dict[m]
+                return m, s
+            if blob_len(t) == 1:
+                # emptied: the key goes, nothing to thaw
+                self._v = _EMPTY
+                return unpack(t)
+            t = self._thaw(t)
+        n = len(t) >> 1
+        if maximum:
+            self._v = t[:n - 1] + t[n:-1]
+            return t[n - 1], t[-1]
+        self._v = t[1:n] + t[n + 1:]
+        return t[0], t[n]
+
     def pop(self, maximum: bool, count: int):
         """ZPOPMIN/ZPOPMAX: remove up to `count` members from one end;
         returns (members, scores) in popping order."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             if count > n:
                 count = n
             if maximum:
                 ms = t[n - 1:n - 1 - count:-1] if count < n else t[n - 1::-1]
                 ss = t[n + n - 1:n + n - 1 - count:-1]
-                self._v = pack(t[:n - count] + t[n:n + n - count], code_of(v))
+                self._v = t[:n - count] + t[n:n + n - count]
             else:
                 ms = t[:count]
                 ss = t[n:n + count]
-                self._v = pack(t[count:n] + t[n + count:], code_of(v))
+                self._v = t[count:n] + t[n + count:]
             return ms, ss
+        v = self._v
         d = v.dict
         sl = v.sl
         if count == 1 and sl:
@@ -712,16 +868,15 @@ class ZSet:
     def rank_range(self, start: int, end: int, reverse: bool):
         """Ranks start..end inclusive (sanitised by the caller), counted
         from the top when `reverse`; (members, scores) in reply order."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             if reverse:
                 a = n - 1 - end
                 b = n - start
                 return t[a:b][::-1], t[n + a:n + b][::-1]
             return t[start:end + 1], t[n + start:n + end + 1]
-        sl = v.sl
+        sl = self._v.sl
         if reverse:
             n = len(sl)
             items = list(sl.islice(n - 1 - end, n - start, reverse=True))
@@ -731,11 +886,10 @@ class ZSet:
 
     def score_bounds(self, lo, loex, hi, hiex):
         """[a, b) of the ranks whose scores are in range (a >= b: none)."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             return _score_bounds_tuple(t, len(t) >> 1, lo, loex, hi, hiex)
-        return v.score_bounds(lo, loex, hi, hiex)
+        return self._v.score_bounds(lo, loex, hi, hiex)
 
     def count_score(self, lo, loex, hi, hiex) -> int:
         a, b = self.score_bounds(lo, loex, hi, hiex)
@@ -747,9 +901,8 @@ class ZSet:
         means no limit, as Redis's loops make them."""
         if offset < 0:
             return (), ()
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             a, b = _score_bounds_tuple(t, n, lo, loex, hi, hiex)
             if a >= b:
@@ -765,13 +918,13 @@ class ZSet:
             if hi_i <= lo_i:
                 return (), ()
             return t[lo_i:hi_i], t[n + lo_i:n + hi_i]
+        v = self._v
         a, b = v.score_bounds(lo, loex, hi, hiex)
         return _sl_slice(v.sl, a, b, reverse, offset, limit)
 
     def count_lex(self, lo, loex, hi, hiex) -> int:
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             ms = t[:n]
             i = _lp_first_in_lex(ms, lo, loex, hi, hiex)
@@ -782,14 +935,13 @@ class ZSet:
                 count += 1
                 i += 1
             return count
-        a, b = v.lex_bounds(lo, loex, hi, hiex)
+        a, b = self._v.lex_bounds(lo, loex, hi, hiex)
         return b - a if b > a else 0
 
     def lex_range(self, lo, loex, hi, hiex, reverse: bool, offset: int, limit: int):
         """genericZrangebylexCommand: (members, scores) in reply order."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             ms = t[:n]
             out = []
@@ -816,37 +968,77 @@ class ZSet:
             return [ms[i] for i in out], [t[n + i] for i in out]
         if offset < 0:
             return (), ()
+        v = self._v
         a, b = v.lex_bounds(lo, loex, hi, hiex)
         return _sl_slice(v.sl, a, b, reverse, offset, limit)
 
     # --- random access -------------------------------------------------------
     def random_pair(self):
         """One (member, score), uniformly."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             i = int(_random() * n)
             return t[i], t[n + i]
-        sl = v.sl
+        sl = self._v.sl
         s, m = sl[int(_random() * len(sl))]
         return m, s
 
     def picks(self, ranks):
         """(members, scores) at the given ranks, in that order: O(1) each in
         a listpack once unpacked, O(log N) each in a skiplist."""
-        v = self._v
-        if type(v) is bytes:
-            t = unpack(v)
+        t = self._lp()
+        if t is not None:
             n = len(t) >> 1
             return [t[i] for i in ranks], [t[n + i] for i in ranks]
-        sl = v.sl
+        sl = self._v.sl
         items = [sl[i] for i in ranks]
         return [x[1] for x in items], [x[0] for x in items]
 
     def __repr__(self):
         ms, ss = self.pairs()
         return f"<ZSet {self.encoding()} {list(zip(ms, ss))!r}>"
+
+
+def _sl_add1(v: SkipList, s, m) -> int:
+    """add1 on a skiplist."""
+    d = v.dict
+    cur = d.get(m)
+    if cur is None:
+        s = float(s)
+        d[m] = s
+        v.sl.add((s, m))
+        return 1
+    if s == cur:
+        return 0
+    sl = v.sl
+    sl.remove((cur, m))
+    sl.add((s, m))
+    d[m] = s
+    return 2
+
+
+def _sl_add_one(v: SkipList, s, m, flags: int):
+    """add_one on a skiplist."""
+    d = v.dict
+    cur = d.get(m)
+    if cur is None:
+        if flags & XX:
+            return -1, None
+        s = float(s)
+        d[m] = s
+        v.sl.add((s, m))
+        return 1, s
+    s = _updated_score(cur, s, flags)
+    if s is None:
+        return -1, None
+    if s == cur:
+        return 0, s
+    sl = v.sl
+    sl.remove((cur, m))
+    sl.add((s, m))
+    d[m] = s
+    return 2, s
 
 
 def _sl_slice(sl, a: int, b: int, reverse: bool, offset: int, limit: int):
