@@ -460,3 +460,24 @@ def test_benchmark_shapes_match_redis(diff):
                    ("ZREM", "big", "m1", "m2", "nope"), ("OBJECT", "ENCODING", "big")])
     diff.check("ZRANGE", "big", 0, -1, "WITHSCORES")
     diff.check("DEBUG", "DIGEST-VALUE", "big")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_increments_on_thawed_sets_match_redis(diff, resp):
+    if resp == 3:
+        for conn in (diff.kv, diff.real):
+            assert conn.call("HELLO", "3")[:1] == b"%"
+    diff.check("DEL", "z")
+    diff.check("ZADD", "z", "1", "a", "2", "b", "inf", "c", "-inf", "d")
+    diff.pipeline([("ZSCORE", "z", "a"), ("ZINCRBY", "z", "-inf", "c"),
+                   ("ZINCRBY", "z", "inf", "d"), ("ZINCRBY", "z", "0", "a"),
+                   ("ZINCRBY", "z", "-0", "a"), ("ZINCRBY", "z", "0.5", "a"),
+                   ("ZINCRBY", "z", "1e308", "b"), ("ZINCRBY", "z", "1e308", "b"),
+                   ("ZINCRBY", "z", "1", "new"), ("ZINCRBY", "z", "x", "a"),
+                   ("ZINCRBY", "z", "nx", "a"), ("ZADD", "z", "INCR", "GT", "-1", "a"),
+                   ("ZADD", "z", "INCR", "LT", "-1", "a"), ("ZADD", "z", "INCR", "NX", "1", "a"),
+                   ("ZADD", "z", "INCR", "XX", "1", "nope"), ("ZADD", "z", "CH", "3", "a"),
+                   ("ZADD", "z", "GT", "CH", "1", "a"), ("ZADD", "z", "-0", "a"),
+                   ("ZRANGE", "z", 0, -1, "WITHSCORES"), ("ZSCAN", "z", 0),
+                   ("OBJECT", "ENCODING", "z"), ("DEBUG", "DIGEST-VALUE", "z")])
+    diff.check("ZRANGE", "z", 0, -1, "WITHSCORES")

@@ -275,7 +275,28 @@ def zincrby(c, argv):
     if s is None:
         # maybe an option (ZINCRBY key NX m is ZADD's syntax error)
         return _zadd(c, argv, INCR)
-    return _zadd_flags1(c, argv[1], s, argv[3], INCR, False)
+    db = c.db
+    key = argv[1]
+    m = argv[3]
+    zs = db.lookup(key)
+    if type(zs) is ZSet:
+        t = zs._v
+        # a member of a thawed listpack (datastructs/zset.py): add_one's
+        # INCR inlined
+        if type(t) is tuple and m in t:
+            n = len(t) >> 1
+            i = t.index(m)
+            cur = t[n + i]
+            s += cur
+            if s != s:
+                raise CommandError(errors.ZADD_NAN)
+            if s != cur:
+                zs._v = lp_update(t, n, i, m, s)
+                db.keyspace.dirty += 1
+                if db.watched:
+                    db.touch(key)
+            return double(s, c.resp)
+    return _zadd_flags1(c, db, key, zs, s, m, INCR, False)
 
 
 def _zadd(c, argv, flags: int) -> bytes:
@@ -317,7 +338,9 @@ def _zadd(c, argv, flags: int) -> bytes:
                 raise CommandError(errors.NOT_FLOAT)
         if not flags:
             return _zadd1(c, argv[1], s, argv[i + 1], ch)
-        return _zadd_flags1(c, argv[1], s, argv[i + 1], flags, ch)
+        db = c.db
+        key = argv[1]
+        return _zadd_flags1(c, db, key, db.lookup(key), s, argv[i + 1], flags, ch)
     if incr:
         raise CommandError(errors.ZADD_INCR_PAIRS)
     scores = []
@@ -349,11 +372,10 @@ def _zadd(c, argv, flags: int) -> bytes:
     return integer(added + updated if ch else added)
 
 
-def _zadd_flags1(c, key, s, m, flags: int, ch: bool) -> bytes:
-    """One pair with options (ZINCRBY is ZADD INCR)."""
-    db = c.db
+def _zadd_flags1(c, db, key, zs, s, m, flags: int, ch: bool) -> bytes:
+    """One pair with options (ZINCRBY is ZADD INCR); `zs` is what
+    db.lookup(key) found (one lookup per command, as LFU counts them)."""
     cfg = c.server.config
-    zs = db.lookup(key)
     if type(zs) is not ZSet:
         if zs is not None:
             raise CommandError(_WRONGTYPE)
