@@ -334,6 +334,7 @@ class Server:
         done = 0        # commands taken from `pending`
         run_start = 0   # `done` when the current run began
         skip = 0        # commands a run handler took beyond the current one
+        npending = len(pending)     # a run needs a command after this one
         t0 = perf()
         for argv in pending:
             if skip:
@@ -351,7 +352,7 @@ class Server:
                             t0 = t1
                         run = spec
                         run_start = done
-                    if spec.run is not None:
+                    if spec.run is not None and done + 1 < npending:
                         k = spec.run(c, pending, done, append)
                         if k:
                             done += k
