@@ -195,28 +195,6 @@ def run_handler(name):
     return deco
 
 
-def same_key_run(pending, i: int, argc: int) -> int:
-    """The end (exclusive) of the stretch of `pending` from i whose
-    commands are all `argc` arguments long and spell the command and the
-    key exactly as pending[i] does."""
-    first = pending[i]
-    name = first[0]
-    key = first[1]
-    n = len(pending)
-    # A pipeline repeating one command exactly is checked with one list
-    # comparison (in C, stopping at the first difference).
-    rest = pending[i + 1:]
-    if rest == [first] * len(rest):
-        return n
-    j = i + 1
-    while j < n:
-        a = pending[j]
-        if type(a) is not list or len(a) != argc or a[1] != key or a[0] != name:
-            break
-        j += 1
-    return j
-
-
 def key_run(c, pending, i: int, argc: int, cls):
     """For a run handler working on one key: (value, end) when pending[i]
     has `argc` arguments, its key holds a `cls` that Db.lookup_for_run
@@ -227,7 +205,7 @@ def key_run(c, pending, i: int, argc: int, cls):
     v = c.db.lookup_for_run(pending[i][1])
     if type(v) is not cls:
         return None
-    end = same_key_run(pending, i, argc)
+    end = same_command_run(pending, i, argc, True)
     if end - i < 2:
         return None
     return v, end
@@ -240,7 +218,7 @@ def missing_key_run(c, pending, i: int, argc: int) -> int:
     at least two."""
     if len(pending[i]) != argc or pending[i][1] in c.db.data:
         return 0
-    m = same_key_run(pending, i, argc) - i
+    m = same_command_run(pending, i, argc, True) - i
     return m if m >= 2 else 0
 
 
@@ -258,18 +236,19 @@ def identical_run(pending, i: int) -> int:
     return j
 
 
-def same_command_run(pending, i: int, argc: int) -> int:
-    """Like same_key_run, whatever the keys."""
+def same_command_run(pending, i: int, argc: int, same_key: bool = False) -> int:
+    """The end (exclusive) of the stretch of `pending` from i whose
+    commands are all `argc` arguments long and spell the command (and,
+    with `same_key`, the key) exactly as pending[i] does."""
+    j = identical_run(pending, i)       # the usual pipeline, checked in C
     first = pending[i]
     name = first[0]
+    key = first[1] if same_key else None
     n = len(pending)
-    rest = pending[i + 1:]
-    if rest == [first] * len(rest):
-        return n
-    j = i + 1
     while j < n:
         a = pending[j]
-        if type(a) is not list or len(a) != argc or a[0] != name:
+        if (type(a) is not list or len(a) != argc or a[0] != name
+                or (same_key and a[1] != key)):
             break
         j += 1
     return j
