@@ -278,10 +278,7 @@ def _pop_run(c, pending, i, append, head: bool) -> int:
     where the list runs out (the rest reply as usual)."""
     found = key_run(c, pending, i, 2, Quicklist)
     if found is None:
-        m = missing_key_run(c, pending, i, 2)
-        if m:
-            append((NULL3 if c.resp == 3 else NULL2) * m)
-        return m
+        return missing_key_run(c, pending, i, 2, append, NULL3 if c.resp == 3 else NULL2)
     ql, end = found
     db = c.db
     key = pending[i][1]

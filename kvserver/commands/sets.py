@@ -217,10 +217,7 @@ def spop_run(c, pending, i, append):
     lookup and a handler call each; stops where the set runs out."""
     found = key_run(c, pending, i, 2, Set)
     if found is None:
-        m = missing_key_run(c, pending, i, 2)
-        if m:
-            append((NULL3 if c.resp == 3 else NULL2) * m)
-        return m
+        return missing_key_run(c, pending, i, 2, append, NULL3 if c.resp == 3 else NULL2)
     s, end = found
     m = min(end - i, len(s))
     pop = s.pop_random

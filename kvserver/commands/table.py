@@ -211,15 +211,18 @@ def key_run(c, pending, i: int, argc: int, cls):
     return v, end
 
 
-def missing_key_run(c, pending, i: int, argc: int) -> int:
+def missing_key_run(c, pending, i: int, argc: int, append, reply: bytes) -> int:
     """For a run handler of a command that does nothing to a missing key
-    (a pop, polling an empty queue): how many commands from i are that
-    command on pending[i]'s key while the key does not exist; 0 unless
-    at least two."""
+    (a pop, polling an empty queue): when pending[i]'s key does not exist
+    and at least two commands from i are that command on that key, append
+    `reply` for each of them and return how many; else 0."""
     if len(pending[i]) != argc or pending[i][1] in c.db.data:
         return 0
     m = same_command_run(pending, i, argc, True) - i
-    return m if m >= 2 else 0
+    if m < 2:
+        return 0
+    append(reply * m)
+    return m
 
 
 def identical_run(pending, i: int) -> int:

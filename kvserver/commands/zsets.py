@@ -1356,10 +1356,7 @@ def zadd_run(c, pending, i, append):
 
 def _zpop_missing_run(c, pending, i, append):
     """Pops of a sorted set that does not exist: empty arrays at once."""
-    m = missing_key_run(c, pending, i, 2)
-    if m:
-        append(EMPTY_ARRAY * m)
-    return m
+    return missing_key_run(c, pending, i, 2, append, EMPTY_ARRAY)
 
 
 run_handler("zpopmin")(_zpop_missing_run)
