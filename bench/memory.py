@@ -13,14 +13,12 @@ Usage: python bench/memory.py [--keys N] [--out PREFIX]
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ROOT, Server, git_commit, machine, redis_version  # noqa: E402
+from servers import ROOT, Server, environment, header, write_results  # noqa: E402
 
 
 def mass_insert_payload(n: int) -> bytes:
@@ -48,12 +46,8 @@ def measure(kind: str, payload: bytes, n: int) -> dict:
     with Server(kind) as s:
         before = settle_rss(s)
         t0 = time.monotonic()
-        p = subprocess.run(["redis-cli", "-p", str(s.port), "--pipe"], input=payload,
-                           capture_output=True, timeout=3600)
+        s.pipe(payload)
         load_s = time.monotonic() - t0
-        tail = p.stdout.decode(errors="replace").strip().splitlines()[-1:]
-        if p.returncode != 0 or not tail or not tail[0].startswith("errors: 0,"):
-            raise RuntimeError(f"{kind}: redis-cli --pipe failed: {p.stdout!r} {p.stderr!r}")
         dbsize = int(s.call("DBSIZE"))
         if dbsize != n:
             raise RuntimeError(f"{kind}: DBSIZE is {dbsize}, expected {n}")
@@ -71,11 +65,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     payload = mass_insert_payload(args.keys)
     result = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": machine(),
-        "python": sys.version.split()[0],
-        "redis_version": redis_version(),
-        "kvserver_commit": git_commit(),
+        **environment(),
         "keys": args.keys,
         "kvserver": measure("kvserver", payload, args.keys),
         "redis": measure("redis", payload, args.keys),
@@ -84,8 +74,7 @@ def main(argv=None):
     result["ratio"] = kv["growth"] / rd["growth"]
     md = "\n".join([
         f"{args.keys:,} keys `key:N -> value:N` loaded with `redis-cli --pipe`; growth of "
-        f"VmRSS; {result['machine']}; Python {result['python']}; redis-server "
-        f"{result['redis_version']}; kvserver {result['kvserver_commit']}; {result['date']}.",
+        f"VmRSS; {header(result)}",
         "",
         "| server | RSS before | RSS after | growth | bytes/key | load time |",
         "|---|---:|---:|---:|---:|---:|",
@@ -95,12 +84,7 @@ def main(argv=None):
         "",
         f"kvserver / redis-server memory growth: **{result['ratio']:.2f}x**",
     ]) + "\n"
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out + ".md", "w") as f:
-        f.write(md)
-    with open(args.out + ".json", "w") as f:
-        json.dump(result, f, indent=1)
-    print(md)
+    write_results(args.out, md, result)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,20 @@
 
 Starts one kvserver and one redis-server side by side on free ports and
 drives both with redis-benchmark (-c 50 by default), one test at a time,
-for PING_INLINE, PING_MBULK, SET, GET, INCR and MSET, without pipelining
-and with -P 16.  Runs alternate between the servers (A B, then B A in the
-next round) so that drifting machine load hits both alike; each figure is
-the median over the rounds.
+for PING_INLINE, PING_MBULK, SET, GET, INCR and MSET (`--tests suite`:
+redis-benchmark's whole default suite), without pipelining and with -P 16,
+each with two key patterns:
+
+- random keys, `-r 100000`: redis-benchmark replaces `__rand_int__` in key
+  names (and in set, hash and zset elements) with a number below 100000,
+  so requests spread over a keyspace as real traffic does;
+- fixed keys, redis-benchmark's default: every request of a test hits the
+  same key (`key:__rand_int__` literally), the best case for any cache.
+
+Runs alternate between the servers (A B, then B A in the next round) so
+that drifting machine load hits both alike; each figure is the median over
+the rounds.  Each key pattern and -P gets a summary line: the median of the
+tests' kvserver/redis req/s ratios and the test with the lowest ratio.
 
 Server CPU per request is the growth of the server's utime + stime
 (/proc/<pid>/stat) across one redis-benchmark run, divided by the requests
@@ -17,13 +27,14 @@ and latest.png (bar chart; needs matplotlib, the "bench" extra).  Both
 servers are stopped by PID whatever happens.
 
 Usage: python bench/run.py [--requests N] [--requests-pipelined N]
-                           [--rounds N] [--clients N] [--tests a,b] [--quick]
+                           [--rounds N] [--clients N] [--tests a,b|suite]
+                           [--pipelines 1,16] [--keys random,fixed]
+                           [--keyspace N] [--quick] [--out PREFIX]
 """
 
 import argparse
 import csv
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -31,7 +42,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ROOT, Server, git_commit, machine, redis_version  # noqa: E402
+from servers import ORDER, ROOT, Server, environment, header, write_results  # noqa: E402
 
 TESTS = ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"]
 # redis-benchmark's whole default suite, for --tests
@@ -39,12 +50,25 @@ SUITE = ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPUSH", "L
          "RPOP", "SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN", "LRANGE_100",
          "LRANGE_300", "LRANGE_500", "LRANGE_600", "MSET"]
 RESULTS = os.path.join(ROOT, "bench", "results")
+KEYS = ("random", "fixed")
 
 
-def benchmark(server: Server, test: str, requests: int, clients: int, pipeline: int) -> dict:
-    """One redis-benchmark run of one test; requests/s and server CPU µs/request."""
+def keys_label(keys: str, keyspace: int) -> str:
+    if keys == "random":
+        return f"random (-r {keyspace})"
+    return "fixed (redis-benchmark default)"
+
+
+def benchmark(server: Server, test: str, requests: int, clients: int, pipeline: int,
+              keyspace: int = 0) -> dict:
+    """One redis-benchmark run of one test; requests/s and server CPU µs/request.
+
+    A `keyspace` makes the keys random (-r keyspace); 0 leaves them fixed.
+    """
     cmd = ["redis-benchmark", "-p", str(server.port), "-t", test.lower(), "-n", str(requests),
            "-c", str(clients), "-P", str(pipeline), "--csv"]
+    if keyspace:
+        cmd += ["-r", str(keyspace)]
     errors0 = server.error_replies()
     cpu0 = server.cpu_seconds()
     t0 = time.monotonic()
@@ -79,70 +103,98 @@ def run(args) -> dict:
             benchmark(s, "SET", 10_000, args.clients, 1)
             print(f"{name}: pid {s.proc.pid}, port {s.port}", file=sys.stderr)
         for rnd in range(args.rounds):
-            order = ["kvserver", "redis"] if rnd % 2 == 0 else ["redis", "kvserver"]
-            for pipeline in args.pipelines:
-                n = args.requests if pipeline == 1 else args.requests_pipelined
-                for test in args.tests:
-                    for name in order:
-                        r = benchmark(servers[name], test, n, args.clients, pipeline)
-                        r.update(server=name, test=test, pipeline=pipeline, round=rnd,
-                                 requests=n)
-                        runs.append(r)
-                        print(f"round {rnd + 1}/{args.rounds} -P {pipeline:<2} {test:<11} "
-                              f"{name:<8} {r['rps']:>11.0f} req/s "
-                              f"{r['cpu_us_per_request']:7.2f} µs CPU/req", file=sys.stderr)
+            for keys in args.keys:
+                keyspace = args.keyspace if keys == "random" else 0
+                for pipeline in args.pipelines:
+                    n = args.requests if pipeline == 1 else args.requests_pipelined
+                    for test in args.tests:
+                        for name in ORDER[rnd % 2]:
+                            r = benchmark(servers[name], test, n, args.clients, pipeline,
+                                          keyspace)
+                            r.update(server=name, test=test, pipeline=pipeline, keys=keys,
+                                     round=rnd, requests=n)
+                            runs.append(r)
+                            print(f"round {rnd + 1}/{args.rounds} {keys:<6} -P {pipeline:<2} "
+                                  f"{test:<11} {name:<8} {r['rps']:>11.0f} req/s "
+                                  f"{r['cpu_us_per_request']:7.2f} µs CPU/req",
+                                  file=sys.stderr)
+    summary = summarize(runs, args)
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": machine(),
-        "python": sys.version.split()[0],
-        "redis_version": redis_version(),
-        "kvserver_commit": git_commit(),
+        **environment(),
         "clients": args.clients,
         "rounds": args.rounds,
+        "keyspace": args.keyspace,
         "runs": runs,
-        "summary": summarize(runs, args),
+        "summary": summary,
+        "configurations": configurations(summary, args),
     }
 
 
 def summarize(runs, args) -> list:
     out = []
-    for pipeline in args.pipelines:
-        for test in args.tests:
-            row = {"test": test, "pipeline": pipeline}
-            for name in ("kvserver", "redis"):
-                mine = [r for r in runs if r["server"] == name and r["test"] == test
-                        and r["pipeline"] == pipeline]
-                row[name] = {
-                    "rps": statistics.median(r["rps"] for r in mine),
-                    "cpu_us_per_request": statistics.median(r["cpu_us_per_request"]
-                                                            for r in mine),
-                    "p50_ms": statistics.median(r["p50_ms"] for r in mine),
-                }
-            row["rps_ratio"] = row["kvserver"]["rps"] / row["redis"]["rps"]
-            rc = row["redis"]["cpu_us_per_request"]
-            row["cpu_ratio"] = row["kvserver"]["cpu_us_per_request"] / rc if rc else None
-            out.append(row)
+    for keys in args.keys:
+        for pipeline in args.pipelines:
+            for test in args.tests:
+                out.append(summarize_test(runs, keys, pipeline, test))
+    return out
+
+
+def summarize_test(runs, keys: str, pipeline: int, test: str) -> dict:
+    row = {"test": test, "pipeline": pipeline, "keys": keys}
+    for name in ("kvserver", "redis"):
+        mine = [r for r in runs if r["server"] == name and r["test"] == test
+                and r["pipeline"] == pipeline and r["keys"] == keys]
+        row[name] = {
+            "rps": statistics.median(r["rps"] for r in mine),
+            "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in mine),
+            "p50_ms": statistics.median(r["p50_ms"] for r in mine),
+        }
+    row["rps_ratio"] = row["kvserver"]["rps"] / row["redis"]["rps"]
+    rc = row["redis"]["cpu_us_per_request"]
+    row["cpu_ratio"] = row["kvserver"]["cpu_us_per_request"] / rc if rc else None
+    return row
+
+
+def configurations(summary: list, args) -> list:
+    """Per key pattern and -P: the median req/s ratio and the lowest test."""
+    out = []
+    for keys in args.keys:
+        for pipeline in args.pipelines:
+            rows = [r for r in summary if r["keys"] == keys and r["pipeline"] == pipeline]
+            low = min(rows, key=lambda r: r["rps_ratio"])
+            out.append({"keys": keys, "pipeline": pipeline,
+                        "median_rps_ratio": statistics.median(r["rps_ratio"] for r in rows),
+                        "lowest_test": low["test"], "lowest_rps_ratio": low["rps_ratio"]})
     return out
 
 
 def markdown(result: dict) -> str:
     lines = [
         f"redis-benchmark, {result['clients']} clients, median of {result['rounds']} "
-        f"alternating rounds; {result['machine']}; Python {result['python']}; "
-        f"redis-server {result['redis_version']}; kvserver {result['kvserver_commit']}; "
-        f"{result['date']}.",
-        "",
-        "| test | -P | kvserver req/s | redis req/s | req/s kvserver/redis | "
-        "kvserver CPU µs/req | redis CPU µs/req | CPU kvserver/redis |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"alternating rounds; {header(result)}",
     ]
-    for row in result["summary"]:
-        kv, rd = row["kvserver"], row["redis"]
-        cpu_ratio = f"{row['cpu_ratio']:.1f}x" if row["cpu_ratio"] else "n/a"
-        lines.append(
-            f"| {row['test']} | {row['pipeline']} | {kv['rps']:,.0f} | {rd['rps']:,.0f} | "
-            f"{row['rps_ratio']:.2f} | {kv['cpu_us_per_request']:.2f} | "
-            f"{rd['cpu_us_per_request']:.2f} | {cpu_ratio} |")
+    for keys in dict.fromkeys(r["keys"] for r in result["summary"]):
+        lines += [
+            "",
+            f"### keys: {keys_label(keys, result['keyspace'])}",
+            "",
+            "| test | -P | kvserver req/s | redis req/s | req/s kvserver/redis | "
+            "kvserver CPU µs/req | redis CPU µs/req | CPU kvserver/redis |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in (r for r in result["summary"] if r["keys"] == keys):
+            kv, rd = row["kvserver"], row["redis"]
+            cpu_ratio = f"{row['cpu_ratio']:.1f}x" if row["cpu_ratio"] else "n/a"
+            lines.append(
+                f"| {row['test']} | {row['pipeline']} | {kv['rps']:,.0f} | {rd['rps']:,.0f} | "
+                f"{row['rps_ratio']:.2f} | {kv['cpu_us_per_request']:.2f} | "
+                f"{rd['cpu_us_per_request']:.2f} | {cpu_ratio} |")
+        lines.append("")
+        for c in (c for c in result["configurations"] if c["keys"] == keys):
+            lines.append(
+                f"- keys {keys}, -P {c['pipeline']}: median req/s kvserver/redis "
+                f"**{c['median_rps_ratio']:.2f}**; lowest {c['lowest_test']} "
+                f"**{c['lowest_rps_ratio']:.2f}**")
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +208,7 @@ def chart(result: dict, path: str) -> bool:
               file=sys.stderr)
         return False
     rows = result["summary"]
-    labels = [f"{r['test']}\n-P {r['pipeline']}" for r in rows]
+    labels = [f"{r['test']}\n-P {r['pipeline']}\n{r['keys']}" for r in rows]
     x = range(len(rows))
     w = 0.4
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, len(rows) * 0.9), 8))
@@ -186,28 +238,30 @@ def main(argv=None):
     ap.add_argument("--requests-pipelined", type=int, default=400_000, help="per run with -P 16")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--tests", default=",".join(TESTS))
+    ap.add_argument("--tests", default=",".join(TESTS),
+                    help="comma-separated, or 'suite' for redis-benchmark's whole default suite")
     ap.add_argument("--pipelines", default="1,16")
+    ap.add_argument("--keys", default=",".join(KEYS), help="random, fixed or both")
+    ap.add_argument("--keyspace", type=int, default=100_000, help="-r for random keys")
     ap.add_argument("--quick", action="store_true", help="a smoke run: few requests, 1 round")
     ap.add_argument("--out", default=os.path.join(RESULTS, "latest"),
                     help="path prefix of the .md/.json/.png results")
     args = ap.parse_args(argv)
     args.tests = [t.strip().upper() for t in args.tests.split(",") if t.strip()]
+    if args.tests == ["SUITE"]:
+        args.tests = SUITE
     args.pipelines = [int(p) for p in args.pipelines.split(",")]
+    args.keys = [k.strip().lower() for k in args.keys.split(",") if k.strip()]
     unknown = set(args.tests) - set(SUITE)
     if unknown:
         ap.error(f"unknown tests: {', '.join(sorted(unknown))}")
+    if not args.keys or set(args.keys) - set(KEYS):
+        ap.error(f"--keys takes {' and/or '.join(KEYS)}")
     if args.quick:
         args.requests, args.requests_pipelined, args.rounds = 5_000, 20_000, 1
     result = run(args)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    md = markdown(result)
-    with open(args.out + ".md", "w") as f:
-        f.write(md)
-    with open(args.out + ".json", "w") as f:
-        json.dump(result, f, indent=1)
+    write_results(args.out, markdown(result), result)
     chart(result, args.out + ".png")
-    print(md)
 
 
 if __name__ == "__main__":

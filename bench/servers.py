@@ -4,8 +4,13 @@
 redis-server with persistence off, and reads its CPU time and RSS from
 /proc.  Use it as a context manager: the process is stopped whatever
 happens, and an interrupted benchmark leaves nothing running.
+
+Also the pieces every benchmark shares: `environment()` and `header()` for
+the machine/commit/date line of a results file, `write_results()`, and
+`ORDER` for the alternation of the servers between rounds.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -15,6 +20,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Round r runs the servers in ORDER[r % 2]: A B, then B A, so that drifting
+# machine load (a cron job, thermal throttling) hits both alike.
+ORDER = (("kvserver", "redis"), ("redis", "kvserver"))
 
 
 def free_port() -> int:
@@ -101,6 +109,20 @@ class Server:
                 return int(line.split(b":")[1])
         raise RuntimeError(f"{self.kind}: no total_error_replies in INFO stats")
 
+    def pipe(self, payload: bytes) -> int:
+        """Send RESP `payload` through `redis-cli --pipe`; the number of replies.
+
+        redis-cli ends with "errors: E, replies: R": any error reply, or a
+        failing redis-cli, raises.
+        """
+        p = subprocess.run(["redis-cli", "-p", str(self.port), "--pipe"], input=payload,
+                           capture_output=True, timeout=3600)
+        tail = p.stdout.decode(errors="replace").strip().splitlines()[-1:]
+        if p.returncode != 0 or not tail or not tail[0].startswith("errors: 0, replies: "):
+            raise RuntimeError(f"{self.kind}: redis-cli --pipe failed: {p.stdout[-500:]!r} "
+                               f"{p.stderr[-500:]!r}")
+        return int(tail[0].rsplit(" ", 1)[1])
+
     def call(self, *args: str) -> bytes:
         """One command through redis-cli (raw output)."""
         return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True,
@@ -134,3 +156,31 @@ def git_commit() -> str:
                               capture_output=True, text=True).stdout.strip() or "?"
     except OSError:
         return "?"
+
+
+def environment() -> dict:
+    """What a result depends on besides the code under test, for its JSON."""
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "python": sys.version.split()[0],
+        "redis_version": redis_version(),
+        "kvserver_commit": git_commit(),
+    }
+
+
+def header(result: dict) -> str:
+    """The tail of a results file's first line, from `environment()`'s fields."""
+    return (f"{result['machine']}; Python {result['python']}; redis-server "
+            f"{result['redis_version']}; kvserver {result['kvserver_commit']}; "
+            f"{result['date']}.")
+
+
+def write_results(prefix: str, md: str, result: dict):
+    """PREFIX.md and PREFIX.json; the table goes to stdout too."""
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
+    with open(prefix + ".md", "w") as f:
+        f.write(md)
+    with open(prefix + ".json", "w") as f:
+        json.dump(result, f, indent=1)
+    print(md)
