@@ -72,15 +72,24 @@ def test_native_scanner_is_built():
     (b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n", 19),            # empty bulk
     (b"*1\r\n$4\r\nPING", 0),                           # nothing complete
     (b"*1\r", 0), (b"*", 0), (b"*1\r\n$", 0), (b"*1\r\n$4\r", 0),
-    (b"*0\r\n", -1), (b"*-1\r\n", -1), (b"*01\r\n", -1),  # not plain
+    # not plain: -1 - the offset where the request that is not plain starts
+    (b"*0\r\n", -1), (b"*-1\r\n", -1), (b"*01\r\n", -1),
     (b"*1\rX$4\r\nPING\r\n", -1), (b"*1\r\n$04\r\nPING\r\n", -1),
     (b"*1\r\n$+4\r\nPING\r\n", -1), (b"*1\r\n+PING\r\n", -1),
-    (b"*1\r\n$4\r\nPINGxx", -1), (b"*1\r\n$4\r\nPING\r\nPING\r\n", -1),
+    (b"*1\r\n$4\r\nPINGxx", -1), (b"*1\r\n$4\r\nPING\r\nPING\r\n", -15),
     (b"*100000\r\n", -1), (b"*1\r\n$1234567890123456\r\n", -1),
     (b"*1\r\n$11\r\nhello world\r\n", -1),             # over max_bulk
+    (b"*1\r\n$4\r\nPING\r\n*1\r\n$2\r\nPIX\r\n", -15),
 ])
 def test_native_scanner_prefix(data, end):
-    assert resp._scan(data, len(data), 10) == end
+    assert resp._scan(data, 0, len(data), 10) == end
+
+
+@pytest.mark.skipif(resp._scan is None, reason="native scanner not built")
+def test_native_scanner_starts_where_told():
+    data = b"junk*1\r\n$4\r\nPING\r\n*1\r\n$4"
+    assert resp._scan(data, 4, len(data), 10) == 18
+    assert resp._scan(data, 0, len(data), 10) == -1
 
 
 def bytewise(data: bytes):

@@ -3,15 +3,16 @@
 Each helper has a pure-Python equivalent that is used when the compiled
 module is absent (no C compiler when kvserver was installed), so the
 server behaves the same either way, only slower.  `lib` is the compiled
-library or None; `KVSERVER_NO_NATIVE=1` in the environment forces the
-pure-Python paths (the tests run both).
+library or None, `ffi` its FFI (for passing bytearrays as buffers);
+`KVSERVER_NO_NATIVE=1` in the environment forces the pure-Python paths
+(the tests run both).
 """
 
 import os
 
-lib = None
+lib = ffi = None
 if not os.environ.get("KVSERVER_NO_NATIVE"):
     try:
-        from kvserver.native._kvnative import lib
+        from kvserver.native._kvnative import ffi, lib
     except ImportError:
-        lib = None
+        lib = ffi = None

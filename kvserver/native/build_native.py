@@ -1,25 +1,29 @@
 """cffi build script for kvserver.native._kvnative (run by setup.py).
 
-scan_requests(buf, len, max_bulk) walks a chunk of client input that
-starts at a command boundary and returns the offset just past the last
-complete request, or -1 as soon as it meets anything outside the plain
-form every client library sends:
+scan_requests(buf, start, len, max_bulk) walks client input from `start`,
+a command boundary, over the requests in the plain form every client
+library sends:
 
     "*" count CRLF ( "$" length CRLF data CRLF ){count}
 
 with count 1..99999 and length 0..max_bulk written as canonical decimals
-(no sign, no leading zero).  Input in that form means exactly the same to
-hiredis as to Redis's processMultibulkBuffer, so the server lets hiredis
-build the argument lists for that prefix; everything else (inline
-commands, odd framing, protocol errors, the incomplete tail) goes to the
-exact pure-Python parser.  Only lengths are read: the data is skipped
-over, never scanned.
+(no sign, no leading zero).  It returns `done`, the offset just past the
+last complete request, when the input ends there or inside a request that
+is plain so far (the incomplete tail waits for more input); it returns
+-done - 1 when a request that is not plain starts at `done`.  Input in
+that form means exactly the same to hiredis as to Redis's
+processMultibulkBuffer, so the server lets hiredis build the argument
+lists for the prefix; what is not plain (inline commands, odd framing,
+protocol errors) goes to the exact pure-Python parser.  Only lengths are
+read: the data is skipped over, never scanned, so a scan costs time in
+proportion to the number of arguments, not bytes.
 """
 
 from cffi import FFI
 
 CDEF = """
-long long scan_requests(const char *buf, long long len, long long max_bulk);
+long long scan_requests(const char *buf, long long start, long long len,
+                        long long max_bulk);
 """
 
 SOURCE = r"""
@@ -60,35 +64,36 @@ static int read_len(const unsigned char *buf, long long len, long long *pos,
     return 1;
 }
 
-long long scan_requests(const char *cbuf, long long len, long long max_bulk)
+long long scan_requests(const char *cbuf, long long start, long long len,
+                        long long max_bulk)
 {
     const unsigned char *buf = (const unsigned char *)cbuf;
-    long long done = 0;
+    long long done = start;
     while (done < len) {
         long long pos = done + 1, count, blen, k;
         int r;
         if (buf[done] != '*')
-            return -1;
+            return -done - 1;
         r = read_len(buf, len, &pos, &count);
         if (r <= 0)
-            return r < 0 ? -1 : done;
+            return r < 0 ? -done - 1 : done;
         if (count < 1 || count > 99999)
-            return -1;
+            return -done - 1;
         for (k = 0; k < count; k++) {
             if (pos >= len)
                 return done;
             if (buf[pos] != '$')
-                return -1;
+                return -done - 1;
             pos++;
             r = read_len(buf, len, &pos, &blen);
             if (r <= 0)
-                return r < 0 ? -1 : done;
+                return r < 0 ? -done - 1 : done;
             if (blen > max_bulk)
-                return -1;
+                return -done - 1;
             if (pos + blen + 2 > len)
                 return done;
             if (buf[pos + blen] != '\r' || buf[pos + blen + 1] != '\n')
-                return -1;
+                return -done - 1;
             pos += blen + 2;
         }
         done = pos;

@@ -23,7 +23,7 @@ try:
 except ImportError:      # the pure-Python parser alone is complete
     hiredis = None
 
-from kvserver.native import lib as _native
+from kvserver.native import ffi as _ffi, lib as _native
 
 # The native scanner finds the prefix of a chunk that hiredis may parse
 # (kvserver/native/build_native.py); without it hiredis parses first and
@@ -130,26 +130,35 @@ class RequestParser:
 
     def feed_parse(self, data: bytes, out: list, max_bulk: int, authenticated: bool):
         reader = self.reader
-        if (reader is not None and data[0] == 42 and authenticated
-                and self.argv is None and self.pos >= len(self.buf)):
-            if _scan is not None:
-                end = _scan(data, len(data), max_bulk)
-                if end > 0:
-                    # a prefix of plain requests: hiredis reads it exactly
-                    # as Redis would, and only lists of bulks come out
-                    if end == len(data):
-                        reader.feed(data)
-                        out += iter(reader.gets, False)
-                        return None
-                    reader.feed(data, 0, end)
-                    out += iter(reader.gets, False)
-                    self.buf = data
-                    self.pos = end
-                    return self.parse(out, max_bulk, authenticated)
-            elif _BIG_COUNT.search(data) is None:
-                err = self._feed_checked(reader, data, out, max_bulk, authenticated)
-                if err is not False:
+        start = 0
+        if reader is not None and authenticated:
+            if self.argv is not None or self.pos < len(self.buf):
+                # A command straddles reads (a stream cut anywhere, as
+                # `redis-cli --pipe` and big pipelines cut it): the exact
+                # parser finishes that one command, then the rest of the
+                # buffer takes the fast path again.  Handing everything
+                # after a straddle to the exact parser would make a
+                # streaming client pay the pure-Python price for good.
+                self.feed(data)
+                err = self.parse(out, max_bulk, True, True)
+                if err is not None or self.argv is not None or self.pos >= len(self.buf):
                     return err
+                data = self.buf
+                start = self.pos
+                self.buf = b""
+                self.pos = 0
+            if data[start] == 42:
+                if _scan is not None:
+                    return self._feed_scanned(reader, data, start, out, max_bulk)
+                if start:
+                    data = bytes(data[start:])
+                    start = 0
+                if _BIG_COUNT.search(data) is None:
+                    err = self._feed_checked(reader, data, out, max_bulk, authenticated)
+                    if err is not False:
+                        return err
+        if start:
+            data = bytes(data[start:])
         if (data[0] != 42 and authenticated and self.argv is None
               and self.pos >= len(self.buf) and data[-1] == 10
               and len(data) <= INLINE_MAX and _plain_inline(data)):
@@ -159,6 +168,28 @@ class RequestParser:
             return None
         self.feed(data)
         return self.parse(out, max_bulk, authenticated)
+
+    def _feed_scanned(self, reader, data, start, out, max_bulk):
+        """The fast path: the native scanner measures the plain requests
+        from `start` (a command boundary) and hiredis parses exactly those,
+        which it reads as Redis would; only lists of bulks come out.  An
+        incomplete tail waits in `buf` for the next read; what is not
+        plain goes to the exact parser."""
+        n = len(data)
+        end = _scan(data if type(data) is bytes else _ffi.from_buffer(data),
+                    start, n, max_bulk)
+        plain = end >= 0
+        if not plain:
+            end = -end - 1
+        if end > start:
+            reader.feed(data, start, end - start)
+            out += iter(reader.gets, False)
+        if end < n:
+            self.buf = data
+            self.pos = end
+            if not plain:
+                return self.parse(out, max_bulk, True)
+        return None
 
     def _feed_checked(self, reader, data, out, max_bulk, authenticated):
         """The fast path without the native scanner: hiredis parses the
@@ -219,10 +250,12 @@ class RequestParser:
                 self.pos = 0
             buf += data
 
-    def parse(self, out: list, max_bulk: int, authenticated: bool = True):
+    def parse(self, out: list, max_bulk: int, authenticated: bool = True,
+              one: bool = False):
         """Append complete commands to `out`; return a protocol error text
         (str, one byte per character) or None.  Header lines are found the
-        way Redis's strchr() finds them: a NUL before the line's end hides it."""
+        way Redis's strchr() finds them: a NUL before the line's end hides it.
+        With `one`, stop at the first command boundary after a command."""
         buf = self.buf
         n = len(buf)
         self.held = False
@@ -234,12 +267,15 @@ class RequestParser:
         left = self.left
         find = buf.find
         err = None
+        got = len(out)
         while True:
             if argv is None:
                 if pos >= n:
                     break
                 if not authenticated and out:
                     self.held = True
+                    break
+                if one and len(out) > got:
                     break
                 if buf[pos] != 42:  # not '*': an inline command
                     nl = find(b"\n", pos)
