@@ -352,7 +352,8 @@ class Server:
                             t0 = t1
                         run = spec
                         run_start = done
-                    if spec.run is not None and done + 1 < npending:
+                    if (spec.run is not None and done + 1 < npending
+                            and pending[done + 1][0] == argv[0]):
                         k = spec.run(c, pending, done, append)
                         if k:
                             done += k
