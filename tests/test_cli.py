@@ -468,13 +468,16 @@ def test_pidfile_and_unixsocket(tmp_path):
     pidfile, sock, log = tmp_path / "kv.pid", tmp_path / "kv.sock", tmp_path / "kv.log"
     with server(KV, "--pidfile", str(pidfile), "--unixsocket", str(sock),
                 "--unixsocketperm", "700", "--logfile", str(log)) as (proc, port):
+        # written once the listeners are open, as Redis does: the port may
+        # answer a moment before the file is there
+        assert wait_for(pidfile.exists)
         assert pidfile.read_text() == f"{proc.pid}\n"
         assert oct(os.stat(sock).st_mode & 0o777) == "0o700"
         c = redis.Redis(unix_socket_path=str(sock))
         assert c.ping()
         c.close()
-        assert messages(log.read_bytes())[-1] == (
-            f"The server is now ready to accept connections at {sock}")
+        assert wait_for(lambda: messages(log.read_bytes())[-1] == (
+            f"The server is now ready to accept connections at {sock}"))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     assert not pidfile.exists()
