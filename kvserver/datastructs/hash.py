@@ -14,7 +14,10 @@ A `Hash` holds its contents in one slot, `_v`, in one of three states:
   later commands in the turn scan and rebuild the tuple (O(N), N bounded
   by `hash-max-listpack-entries`, as Redis's listpack scans are) and
   `thaw.freeze_all` packs it back, or restores the original blob when
-  nothing changed.  Bytes and tuple are one encoding, "listpack", to
+  nothing changed.  Where the native helper is built, a single field read
+  or written on a blob needs no thaw: `get`, `exists` and `set` search
+  the blob in C and a write joins a new blob around the changed item, so
+  traffic spread over many hashes pays neither unpack nor pack.  Bytes and tuple are one encoding, "listpack", to
   every caller; only registered objects hold a tuple, so a Hash built
   fresh (`Hash()`, `copy`) holds a blob.
 - a `dict` field -> value once converted to a "hashtable": when a field or
@@ -42,6 +45,7 @@ from itertools import chain
 from random import random as _random
 
 from kvserver.datastructs.thaw import thawed as _thawed
+from kvserver.native import lib as _native
 
 _loads = marshal.loads
 _dumps = marshal.dumps
@@ -106,6 +110,10 @@ def unpack(blob: bytes) -> tuple:
 
 
 _EMPTY = pack(())
+_LEN_BYTE = [bytes((i,)) for i in range(256)]
+# Searches a tagged blob in C (kvserver/native); without it a blob is
+# thawed for every access, as the module docstring describes.
+_find_in_blob = _native.hash_blob_find if _native is not None else None
 
 
 def _find(t, field, i: int) -> int:
@@ -149,10 +157,11 @@ _PAIRWISE_MAX = 8
 
 class Hash:
     TYPE = "hash"
-    __slots__ = ("_v",)
+    __slots__ = ("_v", "lru")
 
     def __init__(self, v=_EMPTY):
         self._v = v
+        self.lru = 0            # the LRU clock, stamped by the keyspace
 
     def _thaw(self, blob: bytes) -> tuple:
         """Unpack `blob` into `_v` until the next thaw.freeze_all."""
@@ -204,6 +213,13 @@ class Hash:
         if tt is not tuple:
             if tt is dict:
                 return t.get(field)
+            if _find_in_blob is not None:
+                r = _find_in_blob(t, len(t), field, len(field))
+                if r >= 0:
+                    off = r >> 16
+                    return t[off:off + t[4 + (r & 0xffff)]]
+                if r == -1:
+                    return None
             t = self._thaw(t)
         try:
             i = t.index(field)
@@ -221,6 +237,10 @@ class Hash:
         if tt is not tuple:
             if tt is dict:
                 return field in t
+            if _find_in_blob is not None:
+                r = _find_in_blob(t, len(t), field, len(field))
+                if r != -2:
+                    return r >= 0
             t = self._thaw(t)
         try:
             i = t.index(field)
@@ -300,6 +320,10 @@ class Hash:
                 else:
                     self._v = pack((field, value))
                 return True
+            if _find_in_blob is not None and len(field) < 256 > len(value):
+                created = self._set_in_blob(t, field, value, max_entries)
+                if created is not None:
+                    return created
             t = self._thaw(t)
         elif len(field) > max_value or len(value) > max_value:
             self._v = d = _to_dict(t)
@@ -326,6 +350,37 @@ class Hash:
             return False
         t += (field, value)
         self._v = _to_dict(t) if len(t) > max_entries << 1 else t
+        return True
+
+    def _set_in_blob(self, blob: bytes, field, value, max_entries: int):
+        """`set` on a frozen blob, edited in place of thawing it: a write
+        to a hash not touched earlier in the loop turn (random keys) costs
+        a native search and one join instead of an unpack and a pack.
+        None when the blob is not in the tagged form."""
+        r = _find_in_blob(blob, len(blob), field, len(field))
+        if r == -2:
+            return None
+        n = blob[1] | blob[2] << 8
+        if r >= 0:
+            if n > max_entries << 1:
+                d = self._v = _to_dict(unpack(blob))
+                d[field] = value
+                return False
+            i = r & 0xffff
+            off = r >> 16
+            end = off + blob[4 + i]
+            if blob[off:end] != value:
+                self._v = b"".join((blob[:4 + i], _LEN_BYTE[len(value)],
+                                    blob[5 + i:off], value, blob[end:]))
+            return False
+        if n + 2 > 0xffff:
+            return None                 # past the tagged form: marshal's
+        if n + 2 > max_entries << 1:
+            self._v = _to_dict(unpack(blob) + (field, value))
+            return True
+        self._v = b"".join((_HEADER(TAG, n + 2), blob[3:3 + n],
+                            _LEN_BYTE[len(field)], _LEN_BYTE[len(value)],
+                            blob[3 + n:], field, value))
         return True
 
     def set_pairs(self, argv, start: int, max_entries: int, max_value: int) -> int:

@@ -24,9 +24,13 @@ from cffi import FFI
 CDEF = """
 long long scan_requests(const char *buf, long long start, long long len,
                         long long max_bulk);
+long long hash_blob_find(const char *blob, long long blen, const char *field,
+                         long long flen);
 """
 
 SOURCE = r"""
+#include <string.h>
+
 /* Reads a canonical decimal ending in CRLF at buf[*pos]; 1 and *pos past
    the CRLF when found, 0 when the input ends first, -1 when not canonical. */
 static int read_len(const unsigned char *buf, long long len, long long *pos,
@@ -99,6 +103,32 @@ long long scan_requests(const char *cbuf, long long start, long long len,
         done = pos;
     }
     return done;
+}
+
+/* A small hash's blob (kvserver/datastructs/hash.py `pack`): the tag 1, the
+   item count (2 bytes, little-endian), one length byte per item, then the
+   items back to back, fields at even positions.  Returns the field's item
+   index i plus 65536 times the offset of its value, -1 when the field is
+   absent, -2 when the blob is not in that form (marshal's fallback).  One
+   pass over the length bytes, a memcmp only where the lengths agree. */
+long long hash_blob_find(const char *cblob, long long blen, const char *field,
+                         long long flen)
+{
+    const unsigned char *blob = (const unsigned char *)cblob;
+    long long n, i, off;
+    if (blen < 3 || blob[0] != 1)
+        return -2;
+    n = blob[1] | blob[2] << 8;
+    off = 3 + n;
+    for (i = 0; i + 1 < n; i += 2) {
+        long long fl = blob[3 + i];
+        if (off + fl + blob[4 + i] > blen)
+            return -2;
+        if (fl == flen && memcmp(blob + off, field, flen) == 0)
+            return (off + fl) * 65536 + i;
+        off += fl + blob[4 + i];
+    }
+    return -1;
 }
 """
 
