@@ -15,9 +15,12 @@ Invariants:
 - A key is expired once the clock is past its time (now > when), as in
   Redis's keyIsExpired.
 - A key's last access on the LRU clock (seconds, `LRU_CLOCK`, advanced by
-  the cron) is Redis's per-object lru field, kept beside the value because
-  values are bare bytes.  A dict entry per key would cost as much memory
-  as the key itself, so it is split: `Db.atime` holds the keys touched
+  the cron) is Redis's per-object lru field.  Collections (every value
+  that is not a string) carry it in their own `lru` slot, stamped when
+  they enter the keyspace and on every access: the object is read anyway,
+  so that costs no extra memory access.  Strings are bare bytes, so theirs
+  is kept beside the value.  A dict entry per key would cost as much memory
+  as the key itself, so it is split: `Db.atime` holds the string keys touched
   since they were created (lookups that touch, overwrites), and keys never
   touched since creation are only appended to `Db.born`, a flat list in
   creation order whose `born_marks` (index, clock) record when the clock
@@ -132,7 +135,11 @@ class Db:
             self._expire_if_needed(key)
         v = self.data.get(key)
         if v is not None:
-            self.atime[key] = LRU_CLOCK
+            t = type(v)
+            if t is bytes or t is int or t is bytearray:
+                self.atime[key] = LRU_CLOCK
+            else:
+                v.lru = LRU_CLOCK
             if LFU:
                 self._lfu_hit(key)
         return v
@@ -147,7 +154,11 @@ class Db:
             return None
         v = self.data.get(key)
         if v is not None:
-            self.atime[key] = LRU_CLOCK
+            t = type(v)
+            if t is bytes or t is int or t is bytearray:
+                self.atime[key] = LRU_CLOCK
+            else:
+                v.lru = LRU_CLOCK
         return v
 
     def lookup_read(self, key):
@@ -159,7 +170,11 @@ class Db:
             self.misses += 1
         else:
             self.hits += 1
-            self.atime[key] = LRU_CLOCK
+            t = type(v)
+            if t is bytes or t is int or t is bytearray:
+                self.atime[key] = LRU_CLOCK
+            else:
+                v.lru = LRU_CLOCK
             if LFU:
                 self._lfu_hit(key)
         return v
@@ -186,8 +201,13 @@ class Db:
         """The LRU clock of the key's last touching access (None if absent).
         Keys untouched since creation are searched in `born`: O(n), but
         only OBJECT IDLETIME, DEBUG OBJECT and key moves ask."""
+        v = self.data.get(key)
+        if v is None:
+            return None
+        if type(v) not in STRING_TYPES:
+            return v.lru
         t = self.atime.get(key)
-        if t is not None or key not in self.data:
+        if t is not None:
             return t
         born = self.born
         try:
@@ -199,7 +219,11 @@ class Db:
         return marks[i][1] if i >= 0 else LRU_CLOCK
 
     def set_access_time(self, key, t: int):
-        self.atime[key] = t
+        v = self.data[key]
+        if type(v) in STRING_TYPES:
+            self.atime[key] = t
+        else:
+            v.lru = t
 
     def idle_seconds(self, key) -> int:
         """OBJECT IDLETIME: seconds since the last touching access."""
@@ -287,7 +311,13 @@ class Db:
         """setKey: store `value`, dropping any TTL unless `keepttl`."""
         data = self.data
         if key in data:
-            self.atime[key] = LRU_CLOCK
+            t = type(value)
+            if t is bytes or t is int or t is bytearray:
+                self.atime[key] = LRU_CLOCK
+            else:
+                value.lru = LRU_CLOCK
+                if self.atime:
+                    self.atime.pop(key, None)
             data[key] = value
         else:
             self._add(key, value)
@@ -301,12 +331,16 @@ class Db:
             self.touch(key)
 
     def _add(self, key, value):
-        """dbAdd: a new key goes into the creation log (see the module
-        docstring) and wakes clients blocked on it."""
-        marks = self.born_marks
-        if not marks or marks[-1][1] != LRU_CLOCK:
-            marks.append((len(self.born), LRU_CLOCK))
-        self.born.append(key)
+        """dbAdd: a new string key goes into the creation log, a collection
+        is stamped (see the module docstring); wakes clients blocked on it."""
+        t = type(value)
+        if t is bytes or t is int or t is bytearray:
+            marks = self.born_marks
+            if not marks or marks[-1][1] != LRU_CLOCK:
+                marks.append((len(self.born), LRU_CLOCK))
+            self.born.append(key)
+        else:
+            value.lru = LRU_CLOCK
         if self.blocking and key in self.blocking:
             # signalKeyAsReady (dbAdd): served after the current command
             self.keyspace.ready_keys.append((self, key))

@@ -131,7 +131,8 @@ def _limits(fill: int):
 
 class Quicklist:
     TYPE = "list"
-    __slots__ = ("nodes", "sizes", "count", "fill", "compress", "max_sz", "max_cnt")
+    __slots__ = ("nodes", "sizes", "count", "fill", "compress", "max_sz", "max_cnt",
+                 "lru")
 
     def __init__(self, fill: int = -2, compress: int = 0):
         if fill > FILL_MAX:
@@ -144,6 +145,7 @@ class Quicklist:
         self.nodes = []
         self.sizes = []
         self.count = 0
+        self.lru = 0            # the LRU clock, stamped by the keyspace
 
     @classmethod
     def from_values(cls, values, fill: int = -2, compress: int = 0) -> "Quicklist":
@@ -210,6 +212,7 @@ class Quicklist:
         ql.compress = self.compress
         ql.max_sz = self.max_sz
         ql.max_cnt = self.max_cnt
+        ql.lru = 0
         return ql
 
     # ---- pushes (quicklistPushHead / quicklistPushTail) ------------------------

@@ -99,10 +99,11 @@ class Table:
 
 class Set:
     TYPE = "set"
-    __slots__ = ("_v",)
+    __slots__ = ("_v", "lru")
 
     def __init__(self, v):
         self._v = v
+        self.lru = 0            # the LRU clock, stamped by the keyspace
 
     @classmethod
     def create_for(cls, member) -> "Set":

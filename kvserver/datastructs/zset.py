@@ -429,10 +429,11 @@ class SkipList:
 
 class ZSet:
     TYPE = "zset"
-    __slots__ = ("_v",)
+    __slots__ = ("_v", "lru")
 
     def __init__(self, v=_EMPTY):
         self._v = v
+        self.lru = 0            # the LRU clock, stamped by the keyspace
 
     @classmethod
     def new(cls, first_member: bytes, max_entries: int, max_value: int) -> "ZSet":
