@@ -254,6 +254,7 @@ def test_changed_set_is_packed_from_the_blobs_code():
 def test_set_converted_while_thawed_stays_a_skiplist():
     freeze_all()
     z = ZSet(pack((b"a", b"b", 1, 2)))
+    z.pairs()                                   # a whole-set read thaws
     z.add1(3.0, b"c", 3, 64)
     assert type(z._v) is tuple
     z.add1(4.0, b"d", 3, 64)                    # past the entries limit

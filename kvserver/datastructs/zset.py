@@ -54,6 +54,7 @@ from random import random as _random
 from sortedcontainers import SortedList
 
 from kvserver.datastructs.thaw import thawed as _thawed
+from kvserver.native import ffi as _ffi, lib as _native
 
 # ZADD flags (zsetAdd's in_flags)
 NX = 1
@@ -198,6 +199,17 @@ def blob_len(blob: bytes) -> int:
 
 
 _EMPTY = pack(())
+
+# One score in each code, for edits of a blob in place (ZSet._add1_in_blob),
+# which the native helper locates; without it a blob is thawed instead.
+_ONE_SCORE = [struct.Struct("<" + c).pack for c in _CODES]
+_ONE_SCORE_SIZE = [struct.calcsize("<" + c) for c in _CODES]
+if _native is not None:
+    _locate = _native.zset_blob_locate
+    _LOCATED = _ffi.new("long long[4]")
+    _CUR = _ffi.new("double[1]")
+else:
+    _locate = None
 
 
 # ---------------------------------------------------------------------------
@@ -591,6 +603,10 @@ class ZSet:
                 # a new key's first pair goes straight into a blob
                 self._v = pack((m, lp_score(s)))
                 return 1
+            if _locate is not None:
+                r = self._add1_in_blob(t, s, m, max_entries, max_value)
+                if r is not None:
+                    return r
             t = self._thaw(t)
         n = len(t) >> 1
         # `in` rather than catching index's ValueError, which costs more
@@ -606,6 +622,65 @@ class ZSet:
         if s == t[n + i]:
             return 0
         self._v = lp_update(t, n, i, m, s)
+        return 2
+
+    def _add1_in_blob(self, blob: bytes, s, m, max_entries: int, max_value: int):
+        """`add1` on a frozen blob, edited in place of thawing it: the
+        native scan locates the member and the pair's place, and a join
+        of slices moves them, so a write to a set not touched earlier in
+        the loop turn (random keys) costs no unpack and no pack.  None
+        when the blob cannot take it that way (not in the tagged form, a
+        score its code cannot hold, a conversion due): add1 thaws then."""
+        out = _LOCATED
+        if _locate(blob, len(blob), m, len(m), s, out, _CUR) < 0:
+            return None
+        i, q = out[0], out[1]
+        if i >= 0 and _CUR[0] == s:
+            return 0
+        code = blob[1]
+        ls = lp_score(s)
+        if type(ls) is not int:
+            need = 3
+        elif -128 <= ls <= 127:
+            need = 0
+        elif -32768 <= ls <= 32767:
+            need = 1
+        else:
+            need = 2
+        if need > code:
+            return None
+        enc = _ONE_SCORE[code](ls)
+        sz = _ONE_SCORE_SIZE[code]
+        n = blob[2] | blob[3] << 8
+        ms = 4 + n * sz             # where the members start
+        qs = 4 + q * sz             # where score q starts
+        mq = out[3]                 # where member q starts (n: the end)
+        if i < 0:
+            if n >= max_entries or len(m) > max_value or n >= 0xffff or 0 in m:
+                return None
+            if q < n:
+                tail = (blob[ms:mq], m, b"\0", blob[mq:])
+            else:
+                tail = (blob[ms:], b"\0", m) if n else (m,)
+            self._v = b"".join((_HEADER(TAG, code, n + 1), blob[4:qs], enc,
+                                blob[qs:ms], *tail))
+            return 1
+        si = 4 + i * sz
+        if q == i or q == i + 1:        # it stays put: only its score changes
+            self._v = b"".join((blob[:si], enc, blob[si + sz:]))
+            return 2
+        mi = out[2]
+        after = mi + len(m) + 1         # past member i and its separator
+        if q < i:
+            members = (blob[ms:mq], m, b"\0",
+                       blob[mq:mi] + blob[after:] if i < n - 1 else blob[mq:mi - 1])
+            self._v = b"".join((blob[:qs], enc, blob[qs:si], blob[si + sz:ms],
+                                *members))
+        else:
+            members = ((blob[ms:mi], blob[after:mq], m, b"\0", blob[mq:]) if q < n
+                       else (blob[ms:mi], blob[after:], b"\0", m))
+            self._v = b"".join((blob[:si], blob[si + sz:qs], enc, blob[qs:ms],
+                                *members))
         return 2
 
     def add_one(self, s, m, flags: int, max_entries: int, max_value: int):

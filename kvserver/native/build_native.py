@@ -26,6 +26,8 @@ long long scan_requests(const char *buf, long long start, long long len,
                         long long max_bulk);
 long long hash_blob_find(const char *blob, long long blen, const char *field,
                          long long flen);
+int zset_blob_locate(const char *blob, long long blen, const char *member,
+                     long long mlen, double score, long long *out, double *cur);
 """
 
 SOURCE = r"""
@@ -129,6 +131,76 @@ long long hash_blob_find(const char *cblob, long long blen, const char *field,
         off += fl + blob[4 + i];
     }
     return -1;
+}
+
+/* A small sorted set's blob (kvserver/datastructs/zset.py `pack`): the tag
+   1, the scores' code (0-3: int8, int16, int32, double, little-endian),
+   the entry count n (2 bytes), n scores, then the n members joined by NUL
+   bytes, in (score, member) order.  For ZADD of `member` at `score`:
+   out[0] = the member's index or -1, out[1] = q, the index before which
+   (score, member) belongs (the entries before q are all smaller), out[2]
+   and out[3] = the offsets in the blob where members out[0] and q start
+   (q == n: the blob's end), and *cur the member's score when found.
+   Returns 0, or -1 when the blob is not in that form. */
+static double blob_score(const unsigned char *p, int code)
+{
+    switch (code) {
+    case 0: return (double)(signed char)p[0];
+    case 1: return (double)(short)(p[0] | p[1] << 8);
+    case 2: return (double)(int)((unsigned)p[0] | (unsigned)p[1] << 8 |
+                                 (unsigned)p[2] << 16 | (unsigned)p[3] << 24);
+    default: {
+        double d;
+        memcpy(&d, p, 8);   /* little-endian hosts only, as struct "<d" */
+        return d;
+    }
+    }
+}
+
+int zset_blob_locate(const char *cblob, long long blen, const char *member,
+                     long long mlen, double score, long long *out, double *cur)
+{
+    static const int sizes[4] = {1, 2, 4, 8};
+    const unsigned char *blob = (const unsigned char *)cblob;
+    long long n, j, sz, mo;
+    int code, found_q = 0;
+    if (blen < 4 || blob[0] != 1 || blob[1] > 3)
+        return -1;
+    code = blob[1];
+    sz = sizes[code];
+    n = blob[2] | blob[3] << 8;
+    mo = 4 + n * sz;
+    if (mo > blen)
+        return -1;
+    out[0] = -1;
+    out[1] = n;
+    out[2] = -1;
+    out[3] = blen;
+    for (j = 0; j < n; j++) {
+        const unsigned char *end = memchr(blob + mo, 0, blen - mo);
+        long long len = end ? end - (blob + mo) : blen - mo;
+        double sj = blob_score(blob + 4 + j * sz, code);
+        if (!found_q) {
+            int less = sj < score;
+            if (sj == score) {
+                long long k = len < mlen ? len : mlen;
+                int c = memcmp(blob + mo, member, k);
+                less = c < 0 || (c == 0 && len < mlen);
+            }
+            if (!less) {
+                found_q = 1;
+                out[1] = j;
+                out[3] = mo;
+            }
+        }
+        if (out[0] < 0 && len == mlen && memcmp(blob + mo, member, mlen) == 0) {
+            out[0] = j;
+            out[2] = mo;
+            *cur = sj;
+        }
+        mo += len + 1;
+    }
+    return 0;
 }
 """
 
