@@ -631,7 +631,8 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):
             return ZERO
         if flags & _LT and current is not None and when >= current:
             return ZERO
-    if when <= clock.now_ms():
+    # EXPIRE's own clock read serves checkAlreadyExpired too
+    if when <= (basetime or clock.now_ms()):
         db.delete(key)
     else:
         db.set_expire(key, when)

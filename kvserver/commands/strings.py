@@ -30,7 +30,7 @@ from kvserver.commands.table import (command, identical_run, key_run, run_handle
 from kvserver.errors import CommandError
 from kvserver.keyspace import STRING_TYPES
 from kvserver.net.resp import (EMPTY_BULK, NULL2, NULL3, OK, ONE, ZERO,
-                               array_header, bulk, bulk_array, integer, integer_run,
+                               array_header, bulk, integer, integer_run,
                                map_header, strict_int)
 
 LLONG_MAX = 2**63 - 1
@@ -389,17 +389,22 @@ def getex(c, argv):
          args="key [key ...]")
 def mget(c, argv):
     lookup = c.db.lookup_read
-    out = []
+    hdr = _BULK_HDR
+    null = NULL3 if c.resp == 3 else NULL2
+    out = [array_header(len(argv) - 1)]
+    append = out.append
     for key in argv[1:]:
         v = lookup(key)
         t = type(v)
-        if t is bytes or t is bytearray:
-            out.append(v)
+        if t is bytes and len(v) < 1024:
+            append(hdr[len(v)] + v + b"\r\n")
+        elif t is bytes or t is bytearray:
+            append(bulk(v))
         elif t is int:
-            out.append(b"%d" % v)
+            append(bulk(b"%d" % v))
         else:
-            out.append(None)    # missing, or not a string
-    return bulk_array(out, c.resp)
+            append(null)        # missing, or not a string
+    return b"".join(out)
 
 
 def _mset_generic(c, argv, nx: bool):
