@@ -40,7 +40,7 @@ from kvserver.net import client as cl
 from kvserver.net import listen, reactor
 from kvserver.net.reactor import READABLE, WRITABLE
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 16 * 1024        # PROTO_IOBUF_LEN: a read's commands stay in cache until they run
 _perf = time.perf_counter_ns
 _STOP_FLAGS = cl.CLOSE_AFTER_REPLY | cl.CLOSE_ASAP | cl.BLOCKED
 BIG_READ = 1024 * 1024
@@ -327,12 +327,11 @@ class Server:
         ready = self.ready_keys
         stop = _STOP_FLAGS
         fast = c.authenticated and c.multi is None
-        # Commands run inline are timed and counted per run of the same
-        # spec: one clock read per run, not per command, and the sums INFO
-        # commandstats reports stay exact (dispatch overhead included).
-        run = None
+        # Each command run inline is timed from the end of the one before,
+        # so INFO commandstats' sums include the dispatch overhead and one
+        # clock read serves two commands.
+        last = None     # the spec that ran last inline (c.last_cmd)
         done = 0        # commands taken from `pending`
-        run_start = 0   # `done` when the current run began
         skip = 0        # commands a run handler took beyond the current one
         npending = len(pending)     # a run needs a command after this one
         t0 = perf()
@@ -342,28 +341,25 @@ class Server:
                 continue
             spec = commands.get(argv[0])
             if fast and spec is not None:
-                a = spec.fast_arity
-                if a == len(argv) or (a < 0 and len(argv) >= -a):
-                    if spec is not run:
-                        if run is not None:
-                            t1 = perf()
-                            run.duration_ns += t1 - t0
-                            run.calls += done - run_start
-                            t0 = t1
-                        run = spec
-                        run_start = done
-                    if (spec.run is not None and done + 1 < npending
-                            and pending[done + 1][0] == argv[0]):
-                        k = spec.run(c, pending, done, append)
+                n = len(argv)
+                if n == spec.fast_arity or n >= spec.fast_min_args:
+                    done += 1
+                    if (spec.run is not None and done < npending
+                            and pending[done][0] == argv[0]):
+                        k = spec.run(c, pending, done - 1, append)
                         if k:
-                            done += k
+                            done += k - 1
                             skip = k - 1
+                            t1 = perf()
+                            spec.duration_ns += t1 - t0
+                            spec.calls += k
+                            t0 = t1
+                            last = spec
                             if ready:
                                 self.serve_blocked()
                             if c.flags & stop:
                                 break
                             continue
-                    done += 1
                     try:
                         r = spec.handler(c, argv)
                     except CommandError as e:
@@ -372,15 +368,19 @@ class Server:
                         r = b"-" + e.msg + b"\r\n"
                     if r is not None:
                         append(r)
+                    t1 = perf()
+                    spec.duration_ns += t1 - t0
+                    spec.calls += 1
+                    t0 = t1
+                    last = spec
                     if ready:
                         self.serve_blocked()
                     if c.flags & stop:
                         break
                     continue
-            if run is not None:
-                run.duration_ns += perf() - t0
-                run.calls += done - run_start
-                run = None
+            if last is not None:
+                c.last_cmd = last.fullname
+                last = None
             done += 1
             if type(argv) is str:     # a protocol error from the parser
                 logger.verbose(f"Protocol error ({argv}) from client: id={c.id} addr={c.addr}")
@@ -395,10 +395,8 @@ class Server:
             append = c.reply.append     # CLIENT REPLY OFF|SKIP swaps the list
             if c.flags & stop:
                 break
-        if run is not None:
-            run.duration_ns += perf() - t0
-            run.calls += done - run_start
-            c.last_cmd = run.fullname
+        if last is not None:
+            c.last_cmd = last.fullname
         self.stats.commands_processed += done
         c.tot_cmds += done
         if c.flags & cl.CLOSE_ASAP:

@@ -242,7 +242,7 @@ def reset(c, argv):
 # RESET swaps c.reply and may log the client out: the execute loop's inline
 # path caches both for a whole batch, so RESET goes the full dispatch way,
 # after which the loop reads them again.
-by_name("reset").fast_arity = 0
+by_name("reset").full_dispatch_only()
 
 
 # --- CLIENT REPLY -----------------------------------------------------------------

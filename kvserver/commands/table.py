@@ -55,7 +55,7 @@ class CommandSpec:
     __slots__ = (
         "name", "fullname", "arity", "flags", "first_key", "last_key",
         "key_step", "acl", "handler", "subcommands", "parent", "getkeys",
-        "doc", "tips", "key_specs", "fast_arity", "run",
+        "doc", "tips", "key_specs", "fast_arity", "fast_min_args", "run",
         # statistics for INFO commandstats
         "calls", "duration_ns", "rejected_calls", "failed_calls",
     )
@@ -70,9 +70,10 @@ class CommandSpec:
         # matches) routes containers through the full dispatch.
         self.fast_arity = arity
         self.flags = parse_flags(flags) if isinstance(flags, str) else flags
+        self._set_fast_min_args()
         if self.flags & Flag.PROTECTED:
             # enable-<name>-command is checked by dispatch.execute only
-            self.fast_arity = 0
+            self.full_dispatch_only()
         self.first_key, self.last_key, self.key_step = keys
         self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
         self.handler = handler
@@ -83,6 +84,18 @@ class CommandSpec:
         self.tips = tuple(tips)
         self.key_specs = key_specs
         self.calls = self.duration_ns = self.rejected_calls = self.failed_calls = 0
+
+    def full_dispatch_only(self):
+        """Keep this command off the execute loop's inline path."""
+        self.fast_arity = 0
+        self._set_fast_min_args()
+
+    def _set_fast_min_args(self):
+        """The inline path's arity test is `argc == fast_arity or argc >=
+        fast_min_args`: a negative arity is "at least", a positive one
+        leaves the second test unreachable."""
+        a = self.fast_arity
+        self.fast_min_args = -a if a < 0 else 1 << 30
 
     def arity_ok(self, argc: int) -> bool:
         a = self.arity
@@ -272,7 +285,7 @@ def container(name, arity=-2, flags="", acl="", handler=None, tips=(), **doc):
     spec = CommandSpec(name, arity, flags, (0, 0, 0), acl, handler, doc=doc,
                        tips=tips)
     spec.subcommands = {}
-    spec.fast_arity = 0
+    spec.full_dispatch_only()
     _register(spec)
     return spec
 

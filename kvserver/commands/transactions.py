@@ -46,7 +46,7 @@ def multi(c, argv):
 # After MULTI the rest of a pipelined batch must be queued: the execute
 # loop's inline path decides that once per batch, so MULTI takes the full
 # dispatch path, after which the loop looks again.
-by_name("multi").fast_arity = 0
+by_name("multi").full_dispatch_only()
 
 
 @command("exec", 1, "noscript loading stale skip_slowlog",
