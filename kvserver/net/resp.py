@@ -36,8 +36,17 @@ INT_MAX = 2**31 - 1
 LLONG_MAX = 2**63 - 1
 
 
+# The canonical spellings of small integers, the usual counts, scores,
+# TTLs and set members: one dict probe instead of the checks below.
+_SMALL_INTS = {b"%d" % i: i for i in range(-1000, 10000)}
+
+
 def strict_int(b) -> int | None:
     """Redis's string2ll: optional '-', digits, no leading zeros, no spaces."""
+    if type(b) is bytes:
+        v = _SMALL_INTS.get(b)
+        if v is not None:
+            return v
     n = len(b)
     if n == 0 or n > 20:
         return None
