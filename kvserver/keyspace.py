@@ -244,7 +244,8 @@ class Db:
         kept = []
         new_marks = []
         for (start, t), end in zip(marks, bounds):
-            part = [k for k in born[start:end] if k in data and k not in atime]
+            # most stale entries are keys touched since: one probe drops them
+            part = [k for k in born[start:end] if k not in atime and k in data]
             if part:
                 new_marks.append((len(kept), t))
                 kept += part
