@@ -12,6 +12,11 @@ Invariants:
 - Expiry costs nothing when a db has no volatile keys: lookups test
   `self.expires` (empty dict is falsy) before anything else.
 - Every write to a key calls `touch(key)` so WATCH and blocked clients see it.
+- WATCHes are kept twice, as multi.c keeps them: `Db.watched` maps a key to
+  {client: expired} in WATCH order, `expired` telling whether the key was
+  already logically expired when the client WATCHed it, and each client's
+  `watching` lists its (db, key) pairs.  A client is in `watched[key]`
+  exactly when (db, key) is in its `watching`; `unwatch_all` undoes both.
 - A key is expired once the clock is past its time (now > when), as in
   Redis's keyIsExpired.
 - A key's last access on the LRU clock (seconds, `LRU_CLOCK`, advanced by
@@ -84,6 +89,20 @@ class Stats:
         self.evicted = 0
 
 
+def unwatch_all(c):
+    """unwatchAllKeys: forget every key `c` WATCHes.  Clearing dirty_cas is
+    up to the caller."""
+    watching = c.watching
+    if watching:
+        for db, key in watching:
+            clients = db.watched.get(key)
+            if clients is not None:
+                clients.pop(c, None)
+                if not clients:
+                    del db.watched[key]
+    c.watching = None
+
+
 class Db:
     __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
                  "atime", "born", "born_marks", "lfu", "expire_cursor",
@@ -93,7 +112,7 @@ class Db:
         self.id = id
         self.data = {}
         self.expires = {}
-        self.watched = {}       # key -> set of clients WATCHing it
+        self.watched = {}       # key -> {client: expired at WATCH}, WATCH order
         self.blocking = {}      # key -> deque of clients blocked on it (blocking.py)
         self.keyspace = keyspace
         self.avg_ttl = 0
@@ -190,6 +209,11 @@ class Db:
         else:
             self.hits += 1
         return v
+
+    def is_expired(self, key) -> bool:
+        """keyIsExpired: past its TTL, whether or not it is deleted yet."""
+        when = self.expires.get(key)
+        return when is not None and when < clock.now_ms()
 
     def expire_if_needed(self, key) -> bool:
         """expireIfNeeded: delete `key` if logically expired; True if so."""
@@ -309,7 +333,13 @@ class Db:
 
     # --- writes ----------------------------------------------------------
     def set(self, key, value, keepttl=False):
-        """setKey: store `value`, dropping any TTL unless `keepttl`."""
+        """setKey: store `value`, dropping any TTL unless `keepttl`.  A key
+        past its TTL is deleted first, as setKey's lookupKeyWrite does: its
+        watchers see an expiry, then a write (`touch`)."""
+        expires = self.expires
+        if expires and key in expires and not self._expire_if_needed(key) \
+                and not keepttl:
+            del expires[key]
         data = self.data
         if key in data:
             t = type(value)
@@ -326,8 +356,6 @@ class Db:
             self.floatstr.discard(key)
         if LFU and key not in self.lfu:
             self.lfu[key] = ((LRU_CLOCK // 60) & 65535) << 8 | LFU_INIT_VAL
-        if not keepttl and self.expires:
-            self.expires.pop(key, None)
         if self.watched:
             self.touch(key)
 
@@ -434,16 +462,55 @@ class Db:
         return self.expires.get(key) if self.expires else None
 
     def touch(self, key):
-        """signalModifiedKey: invalidate WATCHes on `key`."""
+        """signalModifiedKey (touchWatchedKey): dirty the clients WATCHing
+        `key`, in WATCH order, and unwatch them, as their EXEC can only
+        fail now.  A watch taken while the key was already expired is not
+        dirtied by the key's deletion, which changes nothing a client
+        could see: its flag is cleared, so re-creating the key dirties it.
+        A flagged watch whose key exists stops the walk, leaving the
+        watchers after it untouched: Redis 7.0 `break`s there."""
         clients = self.watched.get(key)
         if clients:
-            for c in clients:
+            # unwatch_all removes entries from `clients`: walk a copy
+            for c, expired in list(clients.items()):
+                if expired:
+                    if key in self.data:
+                        break
+                    clients[c] = False
+                    continue
+                c.dirty_cas = True
+                unwatch_all(c)
+
+    def touch_all_watched(self, replaced_with: "Db | None" = None):
+        """touchAllWatchedKeysInDb: this db is emptied (FLUSHDB, FLUSHALL)
+        or its contents replaced with `replaced_with`'s (SWAPDB); dirty the
+        watches of keys that exist on either side.  Not a watch whose key
+        stays logically absent: one flagged expired whose key goes away or
+        is replaced with another expired one, or one of an absent key that
+        an expired one replaces, which is flagged instead.  The dirtied
+        clients stay watching, as in Redis 7.0.9 and later."""
+        data = self.data
+        other = replaced_with.data if replaced_with is not None else {}
+        for key, clients in self.watched.items():
+            here = key in data
+            there = key in other
+            if not (here or there):
+                continue
+            for c, expired in clients.items():
+                if expired:
+                    if not there:
+                        clients[c] = False
+                        continue
+                    if replaced_with.is_expired(key):
+                        continue
+                elif not here and replaced_with.is_expired(key):
+                    clients[c] = True
+                    continue
                 c.dirty_cas = True
 
     def flush(self):
         if self.watched:
-            for key in list(self.data):
-                self.touch(key)
+            self.touch_all_watched()
         self.data = {}
         self.expires = {}
         self.atime = {}
@@ -474,16 +541,15 @@ class Keyspace:
 
     def swap(self, i: int, j: int):
         """dbSwapDatabases: exchange the contents of dbs i and j.  Clients,
-        WATCHes and blocked keys stay with the db number; a WATCHed key
-        that exists on either side is touched, since its value changes."""
+        WATCHes and blocked keys stay with the db number; WATCHes of keys
+        whose value changes are dirtied (Db.touch_all_watched)."""
         a, b = self.dbs[i], self.dbs[j]
         if a is b:
             return
-        for db, other in ((a, b), (b, a)):
-            if db.watched:
-                for key in list(db.watched):
-                    if key in db.data or key in other.data:
-                        db.touch(key)
+        if a.watched:
+            a.touch_all_watched(b)
+        if b.watched:
+            b.touch_all_watched(a)
         for attr in ("data", "expires", "atime", "born", "born_marks", "lfu",
                      "floatstr", "avg_ttl", "expire_cursor"):
             x = getattr(a, attr)

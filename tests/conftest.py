@@ -5,6 +5,7 @@
 - `raw` / `raw_real`: RawConn objects speaking raw RESP bytes.
 - `diff`: sends the same commands to both servers and asserts the raw reply
   bytes are identical (error texts included).
+- `no_active_expire`: `diff` with DEBUG SET-ACTIVE-EXPIRE 0 for the test.
 - `start_kvserver(*args)`: context manager for a kvserver with its own
   command line, for tests that need special configuration.
 """
@@ -264,3 +265,12 @@ class Differ:
 @pytest.fixture
 def diff(raw, raw_real):
     return Differ(raw, raw_real)
+
+
+@pytest.fixture
+def no_active_expire(diff):
+    """`diff` with active expiry off on both servers, so that a key past its
+    TTL stays until something looks it up."""
+    diff.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    yield diff
+    diff.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")

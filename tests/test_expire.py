@@ -28,13 +28,6 @@ def _poll(fn, deadline=10.0, step=0.02):
     return fn()
 
 
-@pytest.fixture
-def no_active_expire(diff):
-    diff.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-    yield diff
-    diff.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-
-
 # --- EXPIRE family: replies and errors -------------------------------------------
 
 def test_expire_basic(diff):

@@ -25,6 +25,7 @@ import hmac
 from kvserver import REDIS_VERSION, clock, errors
 from kvserver.commands.table import by_name, command, container, identical_run, run_handler, subcommand
 from kvserver.errors import CommandError
+from kvserver.keyspace import unwatch_all
 from kvserver.net import client as cl
 from kvserver.net.resp import (
     EMPTY_ARRAY, OK, PONG, array_header, bulk, integer, map_header, null,
@@ -200,19 +201,6 @@ def hello(c, argv):
 
 
 # --- RESET ------------------------------------------------------------------------
-
-def unwatch_all(c):
-    """Forget every key `c` WATCHes (c.watching pairs, db.watched sets)."""
-    watching = c.watching
-    if watching:
-        for db, key in watching:
-            clients = db.watched.get(key)
-            if clients is not None:
-                clients.discard(c)
-                if not clients:
-                    del db.watched[key]
-    c.watching = None
-
 
 # fn(client) for state other modules keep per client and RESET must clear
 # (subscriptions, MONITOR, tracking): clearClientConnectionState's other steps

@@ -3,19 +3,20 @@
 While a client is in MULTI, dispatch queues its commands in `c.multi` as
 (spec, argv) pairs and replies +QUEUED; a command rejected while queueing
 (unknown, wrong arity, not allowed) flags the transaction DIRTY_EXEC so
-EXEC aborts it.  WATCHed keys live in `db.watched` (key -> clients) and
-`c.watching` ((db, key) pairs); any write to such a key sets the
-watchers' `dirty_cas` through Db.touch, and EXEC then returns the null
-array.  EXEC runs the queue with the MULTI flag still set, so blocking
-commands inside it return at once instead of blocking, and clients
-blocked on keys it fills are served only after the whole EXEC.
+EXEC aborts it.  WATCHed keys live in `db.watched` (key -> {client:
+expired}) and `c.watching` ((db, key) pairs); any write to such a key sets
+the watchers' `dirty_cas` through Db.touch, and EXEC then returns the null
+array.  WATCH deletes nothing: a key already past its TTL is only flagged,
+so that neither its deletion nor its expiry counts as a change (Db.touch,
+`_watched_key_expired`).  EXEC runs the queue with the MULTI flag still
+set, so blocking commands inside it return at once instead of blocking,
+and clients blocked on keys it fills are served only after the whole EXEC.
 """
 
-from kvserver import clock
-from kvserver.commands.connection import unwatch_all
 from kvserver.commands.table import by_name, command
 from kvserver.dispatch import call
 from kvserver.errors import EXECABORT, CommandError, err
+from kvserver.keyspace import unwatch_all
 from kvserver.net import client as cl
 from kvserver.net.resp import NULL3, NULL_ARRAY2, OK, array_header
 
@@ -79,13 +80,12 @@ def exec_(c, argv):
 
 def _watched_key_expired(c) -> bool:
     """isWatchedKeyExpired: a WATCHed key whose TTL passed since WATCH
-    counts as modified even before anything deletes it."""
+    counts as modified even before anything deletes it; one that had
+    passed it already at WATCH does not."""
     if not c.watching:
         return False
-    now = clock.now_ms()
     for db, key in c.watching:
-        when = db.expires.get(key)
-        if when is not None and when < now:
+        if not db.watched[key][c] and db.is_expired(key):
             return True
     return False
 
@@ -112,6 +112,8 @@ def discard(c, argv):
 def watch(c, argv):
     if c.multi is not None:
         raise WATCH_IN_MULTI
+    if c.dirty_cas:
+        return OK       # no point: EXEC fails anyway
     db = c.db
     if c.watching is None:
         c.watching = []
@@ -119,13 +121,11 @@ def watch(c, argv):
     for key in argv[1:]:
         if (db, key) in watching:
             continue
-        # A key already past its TTL is expired now, so that its lazy
-        # deletion later is not mistaken for a change after WATCH.
-        db.expire_if_needed(key)
         clients = db.watched.get(key)
         if clients is None:
-            db.watched[key] = clients = set()
-        clients.add(c)
+            db.watched[key] = clients = {}
+        # Flagged, not deleted: WATCH writes nothing (Db.touch)
+        clients[c] = db.is_expired(key)
         watching.append((db, key))
     return OK
 
