@@ -345,7 +345,9 @@ class Server:
                 if n == spec.fast_arity or n >= spec.fast_min_args:
                     done += 1
                     if (spec.run is not None and done < npending
-                            and pending[done][0] == argv[0]):
+                            and pending[done][0] == argv[0]
+                            and (not spec.run_same_key or (
+                                len(pending[done]) > 1 and pending[done][1] == argv[1]))):
                         k = spec.run(c, pending, done - 1, append)
                         if k:
                             done += k - 1

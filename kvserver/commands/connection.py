@@ -49,7 +49,7 @@ def ping(c, argv):
     return PONG
 
 
-@run_handler("ping")
+@run_handler("ping", same_key=False)
 def ping_run(c, pending, i, append):
     """A pipeline of bare PINGs (redis-benchmark's PING tests): the PONGs
     in one piece."""

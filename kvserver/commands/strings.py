@@ -225,7 +225,7 @@ def set_(c, argv):
     return _set_generic(c, flags, argv[1], argv[2], expire, "set", OK, None)
 
 
-@run_handler("get")
+@run_handler("get", same_key=False)
 def get_run(c, pending, i, append):
     """Consecutive GETs: the lookups without a handler call each; stops
     before a key holding another type (its GET replies the error).  The
@@ -261,7 +261,7 @@ def get_run(c, pending, i, append):
     return end - i
 
 
-@run_handler("set")
+@run_handler("set", same_key=False)
 def set_run(c, pending, i, append):
     """Consecutive plain SETs (key value, no options) are an MSET."""
     if len(pending[i]) != 3:
@@ -596,7 +596,7 @@ def _incr(c, key, delta: int) -> bytes:
         new = v + delta
     elif v is None:
         db.set(key, delta)
-        return b":%d\r\n" % delta
+        return integer(delta)
     elif t is bytes or t is bytearray:
         cur = strict_int(v)
         if cur is None:
@@ -612,7 +612,7 @@ def _incr(c, key, delta: int) -> bytes:
         db.floatstr.discard(key)
     if db.watched:
         db.touch(key)
-    return b":%d\r\n" % new
+    return integer(new)
 
 
 _COUNTER = dict(keys=(1, 1, 1), acl="@write @string @fast", key_specs=_RW_ACCESS_UPDATE,

@@ -55,7 +55,7 @@ class CommandSpec:
     __slots__ = (
         "name", "fullname", "arity", "flags", "first_key", "last_key",
         "key_step", "acl", "handler", "subcommands", "parent", "getkeys",
-        "doc", "tips", "key_specs", "fast_arity", "fast_min_args", "run",
+        "doc", "tips", "key_specs", "fast_arity", "fast_min_args", "run", "run_same_key",
         # statistics for INFO commandstats
         "calls", "duration_ns", "rejected_calls", "failed_calls",
     )
@@ -78,6 +78,7 @@ class CommandSpec:
         self.acl = tuple(acl.split()) if isinstance(acl, str) else tuple(acl)
         self.handler = handler
         self.run = None     # see run_handler
+        self.run_same_key = False
         self.subcommands = None
         self.getkeys = getkeys
         self.doc = doc or {}
@@ -189,7 +190,7 @@ def command(name, arity, flags="", keys=(0, 0, 0), acl="", getkeys=None,
     return deco
 
 
-def run_handler(name):
+def run_handler(name, same_key: bool = True):
     """Register a run handler for command `name`: `run(c, pending, i,
     append) -> int` executes the longest stretch of `pending` from index i
     (pending[i] being `name` with a valid arity, from a client outside
@@ -201,10 +202,14 @@ def run_handler(name):
     same key (redis-benchmark's, a bulk load) then costs one key lookup
     and one structure update, not one of each per command.  A run handler
     stops before anything that could make the commands' effects
-    observable in between: clients blocked on the key, expiring keys."""
+    observable in between: clients blocked on the key, expiring keys.
+    With `same_key` (a stretch on one key) the execute loop also compares
+    the neighbour's key before calling it, so varied keys cost nothing."""
 
     def deco(fn):
-        _BY_NAME[name].run = fn
+        spec = _BY_NAME[name]
+        spec.run = fn
+        spec.run_same_key = same_key
         return fn
     return deco
 
@@ -248,6 +253,8 @@ def identical_run(pending, i: int) -> int:
     first = pending[i]
     n = len(pending)
     j = i + 1
+    if j < n and pending[j] != first:
+        return j        # varied traffic: no list is built to find that out
     w = 8
     while j < n:
         k = j + w if j + w < n else n
