@@ -596,15 +596,16 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):
     """expireGenericCommand.  Options are checked first, then the number,
     then overflow, and only then the key."""
     flags = 0
-    for j in range(3, len(argv)):
-        f = _EXPIRE_FLAGS.get(c_word(argv[j]))
-        if f is None:
-            raise errors.unsupported_option(argv[j])
-        flags |= f
-    if flags & _NX and flags & (_XX | _GT | _LT):
-        raise CommandError(errors.EXPIRE_NX_COMPAT)
-    if flags & _GT and flags & _LT:
-        raise CommandError(errors.EXPIRE_GT_LT_COMPAT)
+    if len(argv) > 3:
+        for j in range(3, len(argv)):
+            f = _EXPIRE_FLAGS.get(c_word(argv[j]))
+            if f is None:
+                raise errors.unsupported_option(argv[j])
+            flags |= f
+        if flags & _NX and flags & (_XX | _GT | _LT):
+            raise CommandError(errors.EXPIRE_NX_COMPAT)
+        if flags & _GT and flags & _LT:
+            raise CommandError(errors.EXPIRE_GT_LT_COMPAT)
     when = strict_int(argv[2])
     if when is None:
         raise CommandError(errors.NOT_INTEGER)
