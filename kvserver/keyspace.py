@@ -150,8 +150,12 @@ class Db:
 
     def lookup(self, key):
         """The live value of `key` or None, without touching hit/miss stats."""
-        if self.expires and key in self.expires:
-            self._expire_if_needed(key)
+        expires = self.expires
+        if expires:
+            # _expire_if_needed inlined: lookups are the hottest path
+            when = expires.get(key)
+            if when is not None and when < clock.now_ms():
+                self._evict_expired(key)
         v = self.data.get(key)
         if v is not None:
             t = type(v)
@@ -182,8 +186,12 @@ class Db:
 
     def lookup_read(self, key):
         """lookupKeyRead: like `lookup`, counting keyspace hits and misses."""
-        if self.expires and key in self.expires:
-            self._expire_if_needed(key)
+        expires = self.expires
+        if expires:
+            # _expire_if_needed inlined: lookups are the hottest path
+            when = expires.get(key)
+            if when is not None and when < clock.now_ms():
+                self._evict_expired(key)
         v = self.data.get(key)
         if v is None:
             self.misses += 1
@@ -201,8 +209,12 @@ class Db:
     def peek_read(self, key):
         """lookupKeyReadWithFlags(NOTOUCH): counts hits and misses but
         leaves the access time alone (TYPE, TTL, EXISTS, OBJECT)."""
-        if self.expires and key in self.expires:
-            self._expire_if_needed(key)
+        expires = self.expires
+        if expires:
+            # _expire_if_needed inlined: lookups are the hottest path
+            when = expires.get(key)
+            if when is not None and when < clock.now_ms():
+                self._evict_expired(key)
         v = self.data.get(key)
         if v is None:
             self.misses += 1
