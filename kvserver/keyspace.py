@@ -395,9 +395,10 @@ class Db:
         expires = self.expires
         clk = LRU_CLOCK
         for key, value in zip(keys, values):
-            if expires and key in expires:
-                self.lookup(key)
-                expires.pop(key, None)
+            # a stale key expires first (expired_keys, its watchers), a
+            # live one loses its TTL
+            if expires and key in expires and not self._expire_if_needed(key):
+                del expires[key]
             if key in data:
                 atime[key] = clk
                 data[key] = value

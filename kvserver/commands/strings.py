@@ -215,11 +215,7 @@ def get(c, argv):
               "KEEPTTL@6.0.0]")
 def set_(c, argv):
     if len(argv) == 3:
-        db = c.db
-        key = argv[1]
-        if db.expires and key in db.expires:
-            db.lookup(key)      # a stale key expires first (expired_keys)
-        db.set(key, argv[2])
+        c.db.set(argv[1], argv[2])     # a stale key expires first, in Db.set
         return OK
     flags, expire = _parse_options(argv, 3, True)
     return _set_generic(c, flags, argv[1], argv[2], expire, "set", OK, None)
