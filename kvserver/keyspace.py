@@ -206,6 +206,38 @@ class Db:
                 self._lfu_hit(key)
         return v
 
+    def lookup_read_many(self, keys) -> list:
+        """`lookup_read` of each key in turn (MGET), reading the clock once
+        for the whole command as Redis's cached command time does."""
+        expires = self.expires
+        now = clock.now_ms() if expires else 0
+        data = self.data
+        atime = self.atime
+        clk = LRU_CLOCK
+        hits = misses = 0
+        out = []
+        for key in keys:
+            if expires:
+                when = expires.get(key)
+                if when is not None and when < now:
+                    self._evict_expired(key)
+            v = data.get(key)
+            if v is None:
+                misses += 1
+            else:
+                hits += 1
+                t = type(v)
+                if t is bytes or t is int or t is bytearray:
+                    atime[key] = clk
+                else:
+                    v.lru = clk
+                if LFU:
+                    self._lfu_hit(key)
+            out.append(v)
+        self.hits += hits
+        self.misses += misses
+        return out
+
     def peek_read(self, key):
         """lookupKeyReadWithFlags(NOTOUCH): counts hits and misses but
         leaves the access time alone (TYPE, TTL, EXISTS, OBJECT)."""

@@ -384,13 +384,11 @@ def getex(c, argv):
          group="string", complexity="O(N) where N is the number of keys to retrieve.",
          args="key [key ...]")
 def mget(c, argv):
-    lookup = c.db.lookup_read
     hdr = _BULK_HDR
     null = NULL3 if c.resp == 3 else NULL2
     out = [array_header(len(argv) - 1)]
     append = out.append
-    for key in argv[1:]:
-        v = lookup(key)
+    for v in c.db.lookup_read_many(argv[1:]):
         t = type(v)
         if t is bytes and len(v) < 1024:
             append(hdr[len(v)] + v + b"\r\n")
