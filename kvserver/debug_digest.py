@@ -134,6 +134,8 @@ def dataset_digest(keyspace) -> int:
             continue
         final = mix(final, struct.pack(">I", db.id))
         for key, value in db.data.items():
+            if type(value) is tuple:    # a string with its LRU clock
+                value = value[0]
             final = xor_digest(final, object_digest(db, key, value, mix(0, key)))
     return final
 

@@ -1,7 +1,8 @@
 """The databases: a main dict and an expires dict each, and key lookup.
 
 Invariants:
-- `Db.data` maps key bytes to the value itself.  Strings are stored as
+- `Db.data` maps key bytes to the value itself (a string touched since its
+  creation as a (value, lru) pair, see below).  Strings are stored as
   `bytes` (encoding int/embstr/raw decided by content and length), as
   `bytearray` once APPEND/SETRANGE made them mutable (encoding raw), or as
   `int` after INCR-style commands (encoding int).  Every other type is an
@@ -20,18 +21,21 @@ Invariants:
 - A key is expired once the clock is past its time (now > when), as in
   Redis's keyIsExpired.
 - A key's last access on the LRU clock (seconds, `LRU_CLOCK`, advanced by
-  the cron) is Redis's per-object lru field.  Collections (every value
-  that is not a string) carry it in their own `lru` slot, stamped when
-  they enter the keyspace and on every access: the object is read anyway,
-  so that costs no extra memory access.  Strings are bare bytes, so theirs
-  is kept beside the value.  A dict entry per key would cost as much memory
-  as the key itself, so it is split: `Db.atime` holds the string keys touched
-  since they were created (lookups that touch, overwrites), and keys never
-  touched since creation are only appended to `Db.born`, a flat list in
-  creation order whose `born_marks` (index, clock) record when the clock
-  advanced.  `access_time` answers from either; stale `born` entries
-  (deleted or since touched) are compacted away by the cron once they are
-  half the list.  Under an LFU maxmemory-policy (`LFU`), `Db.lfu` holds
+  the cron) is Redis's per-object lru field, kept where the value is so
+  that recording it costs no memory access of its own.  Collections
+  (every value that is not a string) carry it in their `lru` slot.
+  Strings are bare `bytes`/`bytearray`/`int` in `data` until their first
+  access or overwrite after creation; from then on `data` holds the pair
+  `(value, lru)`, refreshed by each touching lookup (a new pair only when
+  the clock moved).  Every lookup returns the bare value, so commands
+  never see a pair; code reading `data` itself unwraps (`value_of`).  The
+  clock of a string never touched since creation is its creation time:
+  keys are appended to `Db.born`, a flat list in creation order whose
+  `born_marks` (index, clock) record when the clock advanced, and
+  `access_time` searches it.  Entries whose key is gone or was touched
+  since are stale; the cron compacts them away once `born` outgrows the
+  keyspace.
+  Under an LFU maxmemory-policy (`LFU`), `Db.lfu` holds
   Redis's LFU word (minutes << 8 | log counter) per key.
 """
 
@@ -53,7 +57,7 @@ LFU_INIT_VAL = 5
 
 
 def type_name(value) -> str:
-    if type(value) in STRING_TYPES:
+    if type(value) in STRING_TYPES or type(value) is tuple:
         return "string"
     return value.TYPE
 
@@ -105,7 +109,7 @@ def unwatch_all(c):
 
 class Db:
     __slots__ = ("id", "data", "expires", "watched", "keyspace", "avg_ttl",
-                 "atime", "born", "born_marks", "lfu", "expire_cursor",
+                 "born", "born_marks", "lfu", "expire_cursor",
                  "blocking", "hits", "misses", "floatstr")
 
     def __init__(self, id: int, keyspace: "Keyspace"):
@@ -122,7 +126,6 @@ class Db:
         self.floatstr = set()
         self.hits = 0           # keyspace_hits / keyspace_misses share
         self.misses = 0
-        self.atime = {}         # key -> LRU_CLOCK of its last access
         self.born = []          # keys in creation order, see module docstring
         self.born_marks = []    # (index into born, LRU_CLOCK from there on)
         self.lfu = {}           # key -> LFU word, only while LFU
@@ -142,7 +145,6 @@ class Db:
         del self.expires[key]
         if self.floatstr:
             self.floatstr.discard(key)
-        self.atime.pop(key, None)
         if LFU:
             self.lfu.pop(key, None)
         self.keyspace.stats.expired += 1
@@ -156,11 +158,16 @@ class Db:
             when = expires.get(key)
             if when is not None and when < clock.now_ms():
                 self._evict_expired(key)
-        v = self.data.get(key)
+        data = self.data
+        v = data.get(key)
         if v is not None:
             t = type(v)
-            if t is bytes or t is int or t is bytearray:
-                self.atime[key] = LRU_CLOCK
+            if t is tuple:
+                if v[1] != LRU_CLOCK:
+                    data[key] = (v[0], LRU_CLOCK)
+                v = v[0]
+            elif t is bytes or t is int or t is bytearray:
+                data[key] = (v, LRU_CLOCK)
             else:
                 v.lru = LRU_CLOCK
             if LFU:
@@ -175,11 +182,16 @@ class Db:
         does not already have."""
         if LFU or (self.expires and key in self.expires):
             return None
-        v = self.data.get(key)
+        data = self.data
+        v = data.get(key)
         if v is not None:
             t = type(v)
-            if t is bytes or t is int or t is bytearray:
-                self.atime[key] = LRU_CLOCK
+            if t is tuple:
+                if v[1] != LRU_CLOCK:
+                    data[key] = (v[0], LRU_CLOCK)
+                v = v[0]
+            elif t is bytes or t is int or t is bytearray:
+                data[key] = (v, LRU_CLOCK)
             else:
                 v.lru = LRU_CLOCK
         return v
@@ -192,14 +204,19 @@ class Db:
             when = expires.get(key)
             if when is not None and when < clock.now_ms():
                 self._evict_expired(key)
-        v = self.data.get(key)
+        data = self.data
+        v = data.get(key)
         if v is None:
             self.misses += 1
         else:
             self.hits += 1
             t = type(v)
-            if t is bytes or t is int or t is bytearray:
-                self.atime[key] = LRU_CLOCK
+            if t is tuple:
+                if v[1] != LRU_CLOCK:
+                    data[key] = (v[0], LRU_CLOCK)
+                v = v[0]
+            elif t is bytes or t is int or t is bytearray:
+                data[key] = (v, LRU_CLOCK)
             else:
                 v.lru = LRU_CLOCK
             if LFU:
@@ -212,7 +229,6 @@ class Db:
         expires = self.expires
         now = clock.now_ms() if expires else 0
         data = self.data
-        atime = self.atime
         clk = LRU_CLOCK
         hits = misses = 0
         out = []
@@ -227,8 +243,12 @@ class Db:
             else:
                 hits += 1
                 t = type(v)
-                if t is bytes or t is int or t is bytearray:
-                    atime[key] = clk
+                if t is tuple:
+                    if v[1] != clk:
+                        data[key] = (v[0], clk)
+                    v = v[0]
+                elif t is bytes or t is int or t is bytearray:
+                    data[key] = (v, clk)
                 else:
                     v.lru = clk
                 if LFU:
@@ -252,7 +272,15 @@ class Db:
             self.misses += 1
         else:
             self.hits += 1
+            if type(v) is tuple:
+                v = v[0]
         return v
+
+    def value_of(self, key):
+        """The value stored under `key`, expired or not, touching nothing
+        (DEBUG looks at the dict, not through lookups); None if absent."""
+        v = self.data.get(key)
+        return v[0] if type(v) is tuple else v
 
     def is_expired(self, key) -> bool:
         """keyIsExpired: past its TTL, whether or not it is deleted yet."""
@@ -272,11 +300,10 @@ class Db:
         v = self.data.get(key)
         if v is None:
             return None
+        if type(v) is tuple:
+            return v[1]
         if type(v) not in STRING_TYPES:
             return v.lru
-        t = self.atime.get(key)
-        if t is not None:
-            return t
         born = self.born
         try:
             idx = len(born) - 1 - born[::-1].index(key)
@@ -287,9 +314,12 @@ class Db:
         return marks[i][1] if i >= 0 else LRU_CLOCK
 
     def set_access_time(self, key, t: int):
-        v = self.data[key]
-        if type(v) in STRING_TYPES:
-            self.atime[key] = t
+        data = self.data
+        v = data[key]
+        if type(v) is tuple:
+            data[key] = (v[0], t)
+        elif type(v) in STRING_TYPES:
+            data[key] = (v, t)
         else:
             v.lru = t
 
@@ -304,16 +334,16 @@ class Db:
         stretch of one clock value is filtered by a comprehension, so a
         compaction costs tens of nanoseconds an entry."""
         born = self.born
-        if len(born) <= 2 * (len(self.data) - len(self.atime)) + 1024:
+        if len(born) <= len(self.data) + 1024:
             return
-        data, atime = self.data, self.atime
+        data = self.data
         marks = self.born_marks
         bounds = [i for i, _ in marks[1:]] + [len(born)]
         kept = []
         new_marks = []
         for (start, t), end in zip(marks, bounds):
-            # most stale entries are keys touched since: one probe drops them
-            part = [k for k in born[start:end] if k not in atime and k in data]
+            # a key still a bare string was not touched since it was created
+            part = [k for k in born[start:end] if type(data.get(k)) in STRING_TYPES]
             if part:
                 new_marks.append((len(kept), t))
                 kept += part
@@ -388,12 +418,10 @@ class Db:
         if key in data:
             t = type(value)
             if t is bytes or t is int or t is bytearray:
-                self.atime[key] = LRU_CLOCK
+                data[key] = (value, LRU_CLOCK)      # an overwrite touches
             else:
                 value.lru = LRU_CLOCK
-                if self.atime:
-                    self.atime.pop(key, None)
-            data[key] = value
+                data[key] = value
         else:
             self._add(key, value)
         if self.floatstr:
@@ -423,7 +451,6 @@ class Db:
         """MSET: `set` for each key in turn with its value; a stale key
         expires first, as lookupKeyWrite does."""
         data = self.data
-        atime = self.atime
         expires = self.expires
         clk = LRU_CLOCK
         for key, value in zip(keys, values):
@@ -432,8 +459,7 @@ class Db:
             if expires and key in expires and not self._expire_if_needed(key):
                 del expires[key]
             if key in data:
-                atime[key] = clk
-                data[key] = value
+                data[key] = (value, clk)
             else:
                 self._add(key, value)
         if self.floatstr or LFU or self.watched:
@@ -447,7 +473,12 @@ class Db:
 
     def replace(self, key, value):
         """Store a new value for an existing key, keeping its TTL (INCR...)."""
-        self.data[key] = value
+        t = type(value)
+        if t is bytes or t is int or t is bytearray:
+            self.data[key] = (value, LRU_CLOCK)
+        else:
+            value.lru = LRU_CLOCK
+            self.data[key] = value
         if self.floatstr:
             self.floatstr.discard(key)
         if self.watched:
@@ -464,7 +495,6 @@ class Db:
             return False
         if self.floatstr:
             self.floatstr.discard(key)
-        self.atime.pop(key, None)
         if LFU:
             self.lfu.pop(key, None)
         if self.watched:
@@ -475,7 +505,7 @@ class Db:
         """RENAME/MOVE: the value object itself moves in Redis, so its TTL,
         access time, LFU counter and encoding go with it.  `key` must be
         live and `dst_key` free."""
-        value = self.data[key]
+        value = self.value_of(key)
         when = self.expires.get(key)
         atime = self.access_time(key)
         lfu = self.lfu.get(key)
@@ -558,7 +588,6 @@ class Db:
             self.touch_all_watched()
         self.data = {}
         self.expires = {}
-        self.atime = {}
         self.born = []
         self.born_marks = []
         self.lfu = {}
@@ -595,7 +624,7 @@ class Keyspace:
             a.touch_all_watched(b)
         if b.watched:
             b.touch_all_watched(a)
-        for attr in ("data", "expires", "atime", "born", "born_marks", "lfu",
+        for attr in ("data", "expires", "born", "born_marks", "lfu",
                      "floatstr", "avg_ttl", "expire_cursor"):
             x = getattr(a, attr)
             setattr(a, attr, getattr(b, attr))

@@ -799,7 +799,7 @@ def test_string_encoding(hybrid, commands, expected):
     assert hybrid.real.call("object", "encoding", "k") == b"$%d\r\n%s\r\n" % (
         len(expected), expected.encode())
     _apply_encoding_case(hybrid.kv, commands)
-    assert string_encoding(hybrid.kv.db.data[b"k"]) == expected
+    assert string_encoding(hybrid.kv.db.value_of(b"k")) == expected
 
 
 @pytest.mark.parametrize("commands,expected", ENCODING_CASES)

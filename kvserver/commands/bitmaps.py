@@ -65,7 +65,8 @@ def unshare(db, key, v) -> bytearray:
         ba = bytearray(v)
     else:
         raise CommandError(_WRONGTYPE)
-    db.data[key] = ba
+    cur = db.data[key]      # keep the key's clock (keyspace.py)
+    db.data[key] = (ba, cur[1]) if type(cur) is tuple else ba
     return ba
 
 

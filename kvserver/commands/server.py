@@ -250,7 +250,7 @@ def _debug_digest_value(c, argv):
     out = [array_header(len(argv) - 2)]
     for key in argv[2:]:
         # the dict itself, not a lookup: logically expired keys still count
-        v = db.data.get(key)
+        v = db.value_of(key)
         d = debug_digest.object_digest(db, key, v) if v is not None else 0
         out.append(b"+" + debug_digest.hex_digest(d) + b"\r\n")
     return b"".join(out)
@@ -486,7 +486,7 @@ def _value_serialized_len(v) -> int:
 def _debug_object(c, argv):
     db = c.db
     key = argv[2]
-    v = db.data.get(key)
+    v = db.value_of(key)
     if v is None:
         raise CommandError(errors.NO_SUCH_KEY)
     extra = ""

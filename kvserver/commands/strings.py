@@ -24,7 +24,7 @@ lookupKeyWrite does, so INFO's expired_keys counts what Redis counts.
 """
 
 from kvserver.commands.args import c_word_upper as _opt
-from kvserver import clock, errors, longdouble
+from kvserver import clock, errors, keyspace, longdouble
 from kvserver.commands.table import (command, identical_run, key_run, run_handler,
                                      same_command_run)
 from kvserver.errors import CommandError
@@ -601,7 +601,7 @@ def _incr(c, key, delta: int) -> bytes:
     if new > LLONG_MAX or new < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
     # Db.replace inlined: INCR is one of the hottest commands
-    db.data[key] = new
+    db.data[key] = (new, keyspace.LRU_CLOCK)
     if db.floatstr:
         db.floatstr.discard(key)
     if db.watched:
@@ -638,7 +638,7 @@ def incr_run(c, pending, i, append):
         return 0
     db = c.db
     key = pending[i][1]
-    db.data[key] = v + m
+    db.data[key] = (v + m, keyspace.LRU_CLOCK)
     if db.floatstr:
         db.floatstr.discard(key)
     if db.watched:
