@@ -157,6 +157,18 @@ def _scores(code: int, n: int):
     return st
 
 
+def _score_code(ls) -> int:
+    """The narrowest code that holds the lp_score `ls` (pack tries codes
+    in turn, which costs an exception per code too narrow)."""
+    if type(ls) is not int:
+        return 3
+    if -128 <= ls <= 127:
+        return 0
+    if -32768 <= ls <= 32767:
+        return 1
+    return 2
+
+
 def pack(t: tuple, code: int = 0) -> bytes:
     """The blob for the flat tuple (members..., scores...); `code` is the
     scores' code to try first (`code_of` the blob being replaced)."""
@@ -601,7 +613,8 @@ class ZSet:
                 return _sl_add1(t, s, m)
             if t is _EMPTY and max_entries and len(m) <= max_value:
                 # a new key's first pair goes straight into a blob
-                self._v = pack((m, lp_score(s)))
+                ls = lp_score(s)
+                self._v = pack((m, ls), _score_code(ls))
                 return 1
             if _locate is not None:
                 r = self._add1_in_blob(t, s, m, max_entries, max_value)
@@ -639,15 +652,7 @@ class ZSet:
             return 0
         code = blob[1]
         ls = lp_score(s)
-        if type(ls) is not int:
-            need = 3
-        elif -128 <= ls <= 127:
-            need = 0
-        elif -32768 <= ls <= 32767:
-            need = 1
-        else:
-            need = 2
-        if need > code:
+        if _score_code(ls) > code:
             return None
         enc = _ONE_SCORE[code](ls)
         sz = _ONE_SCORE_SIZE[code]
