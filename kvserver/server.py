@@ -344,35 +344,28 @@ class Server:
                 n = len(argv)
                 if n == spec.fast_arity or n >= spec.fast_min_args:
                     done += 1
+                    k = 0
                     if (spec.run is not None and done < npending
                             and pending[done][0] == argv[0]
                             and (not spec.run_same_key or (
                                 len(pending[done]) > 1 and pending[done][1] == argv[1]))):
                         k = spec.run(c, pending, done - 1, append)
-                        if k:
-                            done += k - 1
-                            skip = k - 1
-                            t1 = perf()
-                            spec.duration_ns += t1 - t0
-                            spec.calls += k
-                            t0 = t1
-                            last = spec
-                            if ready:
-                                self.serve_blocked()
-                            if c.flags & stop:
-                                break
-                            continue
-                    try:
-                        r = spec.handler(c, argv)
-                    except CommandError as e:
-                        spec.failed_calls += 1
-                        count_error(self, e.msg)
-                        r = b"-" + e.msg + b"\r\n"
-                    if r is not None:
-                        append(r)
+                    if k:
+                        done += k - 1
+                        skip = k - 1
+                    else:
+                        k = 1
+                        try:
+                            r = spec.handler(c, argv)
+                        except CommandError as e:
+                            spec.failed_calls += 1
+                            count_error(self, e.msg)
+                            r = b"-" + e.msg + b"\r\n"
+                        if r is not None:
+                            append(r)
                     t1 = perf()
                     spec.duration_ns += t1 - t0
-                    spec.calls += 1
+                    spec.calls += k
                     t0 = t1
                     last = spec
                     if ready:

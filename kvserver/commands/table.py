@@ -194,7 +194,8 @@ def run_handler(name, same_key: bool = True):
     """Register a run handler for command `name`: `run(c, pending, i,
     append) -> int` executes the longest stretch of `pending` from index i
     (pending[i] being `name` with a valid arity, from a client outside
-    MULTI, and pending[i + 1] spelling the same command name) that it can
+    MULTI, and pending[i + 1] spelling the same command name, and with
+    `same_key` the same key) that it can
     execute as one operation with exactly the effects
     and replies of running each command in turn, appends one reply per
     command, and returns how many it took: 0 when it takes none (then the
@@ -218,13 +219,11 @@ def key_run(c, pending, i: int, argc: int, cls):
     """For a run handler working on one key: (value, end) when pending[i]
     has `argc` arguments, its key holds a `cls` that Db.lookup_for_run
     returns (no TTL, no LFU) and the same command on the same key follows
-    at least once up to `end`; otherwise None.  The neighbour is compared
-    before anything is looked up, so traffic on varied keys pays one
-    comparison."""
+    at least once up to `end`; otherwise None.  The execute loop calls a
+    run handler on one key only when pending[i + 1] names the same
+    command and key (run_handler's `same_key`)."""
     first = pending[i]
-    nxt = pending[i + 1]
-    if (len(first) != argc or type(nxt) is not list or len(nxt) != argc
-            or nxt[1] != first[1]):
+    if len(first) != argc or len(pending[i + 1]) != argc:
         return None
     v = c.db.lookup_for_run(first[1])
     if type(v) is not cls:
