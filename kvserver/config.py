@@ -435,6 +435,13 @@ def _apply_maxclients(cfg):
         cfg.maxclients = wanted
         raise ConfigError("The operating system is not able to handle the specified "
                           f"number of clients, try with {got}")
+    srv = cfg.server
+    resize = getattr(srv.backend, "resize", None) if srv is not None else None
+    if resize is not None:
+        from kvserver.net.reactor import MIN_RESERVED_FDS
+        if not resize(cfg.maxclients + MIN_RESERVED_FDS):
+            raise ConfigError("The event loop API used by Redis is not able to handle "
+                              "the specified number of clients")
 
 
 def _apply_crash_log(cfg):
@@ -848,7 +855,7 @@ _SHUTDOWN_CHOICES = (("default", 0), ("save", SHUTDOWN_SAVE), ("nosave", SHUTDOW
                      ("now", SHUTDOWN_NOW), ("force", SHUTDOWN_FORCE))
 E("shutdown-on-sigint", _SHUTDOWN_CHOICES, 0, MULTI_ARG, check=_shutdown_flags_check)
 E("shutdown-on-sigterm", _SHUTDOWN_CHOICES, 0, MULTI_ARG, check=_shutdown_flags_check)
-E("io-backend", ("auto", "epoll", "poll", "select"), "auto", IMMUTABLE | HIDDEN)
+E("io-backend", ("auto", "uring", "epoll", "poll", "select"), "auto", IMMUTABLE | HIDDEN)
 
 # Integer configs (int)
 N("databases", 1, INT_MAX, 16, IMMUTABLE)

@@ -158,6 +158,7 @@ def server_section(server):
     now_us = clock.now_us()
     uptime = int(time.monotonic() - server.start_mono)
     backend = server.backend.name if server.backend is not None else ""
+    iot = server.iothreads
     return [
         f"redis_version:{REDIS_VERSION}",
         "redis_git_sha1:00000000",
@@ -182,7 +183,7 @@ def server_section(server):
         f"lru_clock:{keyspace.LRU_CLOCK & 0xFFFFFF}",
         f"executable:{_EXECUTABLE}",
         f"config_file:{getattr(cfg, 'config_file', None) or ''}",
-        "io_threads_active:0",
+        f"io_threads_active:{int(iot is not None and iot.active)}",
         f"kvserver_version:{__version__}",
     ]
 
@@ -336,6 +337,7 @@ def stats_section(server):
     st = server.stats
     ks = server.keyspace.stats
     channels, patterns, shard = _pubsub_counts(server)
+    iot = server.iothreads
     return [
         f"total_connections_received:{st.connections_received}",
         f"total_commands_processed:{st.commands_processed}",
@@ -381,8 +383,8 @@ def stats_section(server):
         "unexpected_error_replies:0",
         f"total_error_replies:{st.total_error_replies}",
         "dump_payload_sanitizations:0",
-        "io_threaded_reads_processed:0",
-        "io_threaded_writes_processed:0",
+        f"io_threaded_reads_processed:{iot.reads_processed if iot is not None else 0}",
+        f"io_threaded_writes_processed:{iot.writes_processed if iot is not None else 0}",
         "reply_buffer_shrinks:0",
         "reply_buffer_expands:0",
     ]

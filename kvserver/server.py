@@ -37,7 +37,7 @@ from kvserver.datastructs.thaw import THAWED, freeze_all
 from kvserver.keyspace import Keyspace
 from kvserver.log import logger
 from kvserver.net import client as cl
-from kvserver.net import listen, reactor
+from kvserver.net import iothreads, listen, reactor, uring
 from kvserver.net.reactor import READABLE, WRITABLE
 
 READ_SIZE = 16 * 1024        # PROTO_IOBUF_LEN: a read's commands stay in cache until they run
@@ -95,6 +95,8 @@ class Server:
         self.cronloops = 0
         self.lastsave = int(time.time())
         self.pending_write = []       # clients with replies to send
+        self.iothreads = None         # the I/O-thread pool when io-threads > 1
+        self.completion = False       # the backend is the io_uring engine
         # Keys that received data while clients were blocked on them
         # (signalKeyAsReady); served by `serve_blocked` after each command,
         # which the blocking module installs.
@@ -113,7 +115,12 @@ class Server:
     # ---- start-up --------------------------------------------------------
     def listen(self):
         cfg = self.config
-        self.backend = reactor.create(cfg.io_backend)
+        try:
+            # aeCreateEventLoop(): sized for every client and the reserved fds
+            self.backend = self.make_backend(cfg.maxclients + reactor.MIN_RESERVED_FDS)
+        except ValueError as e:
+            logger.warning(f"Failed creating the event loop. Error message: '{e}'")
+            raise SystemExit(1)
         if not self.listen_tcp():
             logger.warning(f"Failed listening on port {cfg.port} (TCP), aborting.")
             raise SystemExit(1)
@@ -124,7 +131,7 @@ class Server:
                 logger.warning(f"Failed opening Unix socket: {e.strerror}")
                 raise SystemExit(1)
             self.listeners.append(Listener(s, True, cfg.unixsocket))
-            self.backend.register(s.fileno(), READABLE, self.listeners[-1])
+            self.watch_listener(self.listeners[-1])
         if not self.listeners:
             logger.warning("Configured to not listen anywhere, exiting.")
             raise SystemExit(1)
@@ -168,24 +175,56 @@ class Server:
             new.append(Listener(s, False, host))
         for lst in new:
             self.listeners.append(lst)
-            self.backend.register(lst.fd, READABLE, lst)
+            self.watch_listener(lst)
         return True
 
     def relisten(self) -> bool:
         """CONFIG SET port/bind: close the TCP listeners, listen again."""
         for lst in [x for x in self.listeners if not x.unix]:
-            self.backend.unregister(lst.fd)
+            self.unwatch_listener(lst)
             lst.sock.close()
             self.listeners.remove(lst)
         return self.listen_tcp()
 
+    def make_backend(self, setsize: int):
+        """The event loop `io-backend` names.  `uring` refused by the kernel
+        (or a build without liburing) is a start-up error."""
+        name = self.config.io_backend
+        if name == "uring":
+            reason = uring.available()
+            if reason is None:
+                try:
+                    engine = uring.UringEngine(entries=4096)
+                except uring.UringUnavailable as e:
+                    reason = str(e)
+                else:
+                    self.completion = True
+                    return engine
+            raise ValueError(reason)
+        return reactor.create(name, setsize)
+
+    def watch_listener(self, lst):
+        if self.completion:
+            self.backend.add_listener(lst.sock, lst)
+        else:
+            self.backend.register(lst.fd, READABLE, lst)
+
+    def unwatch_listener(self, lst):
+        if self.completion:
+            self.backend.remove_listener(lst.fd)
+        else:
+            self.backend.unregister(lst.fd)
+
     # ---- the loop --------------------------------------------------------
     def run(self):
+        if self.completion:
+            return self.run_completion()
         self.running = True
         backend = self.backend
-        cron_period = 1.0 / max(1, self.config.hz)
-        next_cron = time.monotonic() + cron_period
+        next_cron = time.monotonic() + 1.0 / max(1, self.config.hz)
         clients_read = []
+        to_read = []        # readable clients for the I/O threads
+        iot = self.iothreads
         while self.running:
             self.before_sleep()
             timeout = next_cron - time.monotonic()
@@ -193,26 +232,85 @@ class Server:
                 timeout = 0
             events = backend.poll(timeout)
             self.mstime = clock.now_ms()
+            threaded = iot is not None and iot.active and iot.do_reads
             for obj, mask in events:
                 if type(obj) is Listener:
                     self.accept(obj)
                     continue
                 if mask & READABLE and not obj.closed:
-                    if self.read_client(obj):
+                    if threaded:
+                        to_read.append(obj)
+                    elif self.read_client(obj):
                         clients_read.append(obj)
                 if mask & WRITABLE and not obj.closed:
                     self.write_client(obj)
+            if to_read:
+                self.read_threaded(to_read, clients_read)
+                to_read.clear()
             if clients_read:
-                for c in clients_read:
-                    if not c.closed:
-                        self.process_pending(c)
-                clients_read.clear()
-            now = time.monotonic()
-            if now >= next_cron:
-                self.cron()
-                cron_period = 1.0 / max(1, self.config.hz)
-                next_cron = now + cron_period
+                self.execute_read(clients_read)
+            next_cron = self.cron_if_due(next_cron)
         self.before_sleep()
+
+    def execute_read(self, clients_read: list):
+        """The execute phase: the commands of the clients just read, in order."""
+        for c in clients_read:
+            if not c.closed:
+                self.process_pending(c)
+        clients_read.clear()
+
+    def cron_if_due(self, next_cron: float) -> float:
+        """Run cron when its time has come; the time of the next one."""
+        now = time.monotonic()
+        if now < next_cron:
+            return next_cron
+        self.cron()
+        return now + 1.0 / max(1, self.config.hz)
+
+    def run_completion(self):
+        """The loop on the io_uring engine: one io_uring_enter a turn
+        submits the queued sends and reaps accepts, data and send results;
+        the phases around it are those of `run`."""
+        self.running = True
+        engine = self.backend
+        next_cron = time.monotonic() + 1.0 / max(1, self.config.hz)
+        clients_read = []
+        stats = self.stats
+        RECV, SENT, ACCEPT = uring.RECV, uring.SENT, uring.ACCEPT
+        while self.running:
+            self.before_sleep()
+            timeout = next_cron - time.monotonic()
+            if timeout < 0:
+                timeout = 0
+            events = engine.poll(timeout)
+            self.mstime = clock.now_ms()
+            for obj, kind, value in events:
+                if kind == RECV:
+                    if not obj.closed and self.took_input(obj, value, None):
+                        clients_read.append(obj)
+                elif kind == SENT:
+                    stats.net_output_bytes += value
+                    if not obj.closed:
+                        obj.tot_net_out += value
+                        if obj.flags & cl.CLOSE_AFTER_REPLY and not obj.reply \
+                                and not engine.queued_bytes(obj.fd):
+                            self.free_client(obj)
+                elif kind == ACCEPT:
+                    self.accepted_fd(obj, value)
+                elif not obj.closed:
+                    if kind == uring.CLOSED:
+                        if value:
+                            logger.verbose(f"Reading from client: {os.strerror(value)}")
+                        else:
+                            logger.verbose("Client closed connection")
+                    else:
+                        logger.verbose(f"Error writing to client: {os.strerror(value)}")
+                    self.free_client(obj)
+            if clients_read:
+                self.execute_read(clients_read)
+            next_cron = self.cron_if_due(next_cron)
+        self.before_sleep()
+        engine.poll(0)      # the last replies go out before the close
 
     def accept(self, lst: Listener):
         for _ in range(1000):   # MAX_ACCEPTS_PER_CALL
@@ -223,41 +321,65 @@ class Server:
             except OSError as e:
                 logger.warning(f"Accepting client connection: {e.strerror}")
                 return
-            self.stats.connections_received += 1
+            self.new_client(lst, sock, addr)
+
+    def accepted_fd(self, lst: Listener, fd: int):
+        """A connection the io_uring engine accepted on `lst`."""
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError:
+            os.close(fd)
+            return
+        try:
+            addr = sock.getpeername() if not lst.unix else ""
+        except OSError:     # the peer is already gone
+            # sock owns fd now: closing both would close a number that the
+            # kernel's multishot accept may already have given to another
+            sock.close()
+            return
+        self.new_client(lst, sock, addr)
+
+    def new_client(self, lst: Listener, sock, addr):
+        """acceptCommonHandler(): admit the connection or refuse it with
+        Redis's error, then watch it for input."""
+        self.stats.connections_received += 1
+        try:
+            listen.prepare_accepted(sock, not lst.unix, self.config.tcp_keepalive)
+        except OSError:
+            sock.close()
+            return
+        if lst.unix:
+            addr_s, laddr_s = lst.name + ":0", lst.name + ":0"
+        else:
+            addr_s = listen.format_addr(addr, sock.family)
             try:
-                listen.prepare_accepted(sock, not lst.unix, self.config.tcp_keepalive)
+                laddr_s = listen.format_addr(sock.getsockname(), sock.family)
             except OSError:
-                sock.close()
-                continue
-            if lst.unix:
-                addr_s, laddr_s = lst.name + ":0", lst.name + ":0"
-            else:
-                addr_s = listen.format_addr(addr, sock.family)
-                try:
-                    laddr_s = listen.format_addr(sock.getsockname(), sock.family)
-                except OSError:
-                    laddr_s = ""
-            if len(self.clients) >= self.config.maxclients:
-                self.stats.rejected_connections += 1
-                try:
-                    sock.send(b"-" + MAX_CLIENTS + b"\r\n")
-                except OSError:
-                    pass
-                sock.close()
-                continue
-            cfg = self.config
-            if (cfg.protected_mode and not cfg.requirepass and not lst.unix
-                    and not is_local_peer(addr_s)):
-                # protected mode: no password, so only loopback may talk to us
-                self.stats.rejected_connections += 1
-                try:
-                    sock.send(PROTECTED_MODE_DENIED)
-                except OSError:
-                    pass
-                sock.close()
-                continue
-            c = cl.Client(self, sock, addr_s, laddr_s, unix=lst.unix)
-            self.clients[c.id] = c
+                laddr_s = ""
+        if len(self.clients) >= self.config.maxclients:
+            self.stats.rejected_connections += 1
+            try:
+                sock.send(b"-" + MAX_CLIENTS + b"\r\n")
+            except OSError:
+                pass
+            sock.close()
+            return
+        cfg = self.config
+        if (cfg.protected_mode and not cfg.requirepass and not lst.unix
+                and not is_local_peer(addr_s)):
+            # protected mode: no password, so only loopback may talk to us
+            self.stats.rejected_connections += 1
+            try:
+                sock.send(PROTECTED_MODE_DENIED)
+            except OSError:
+                pass
+            sock.close()
+            return
+        c = cl.Client(self, sock, addr_s, laddr_s, unix=lst.unix)
+        self.clients[c.id] = c
+        if self.completion:
+            self.backend.add_client(c.fd, c)
+        else:
             self.backend.register(c.fd, READABLE, c)
 
     def read_client(self, c) -> bool:
@@ -279,12 +401,47 @@ class Server:
             logger.verbose("Client closed connection")
             self.free_client(c)
             return False
+        return self.took_input(c, data, None)
+
+    def read_threaded(self, batch, clients_read):
+        """The read phase on the I/O threads (handleClientsWithPendingReadsUsingThreads)."""
+        todo = []
+        for c in batch:
+            if c.closed:        # a failed write earlier in this turn
+                continue
+            if c.parser.need > READ_SIZE:
+                # a big argument arriving: read straight into its own size
+                if self.read_client(c):
+                    clients_read.append(c)
+            else:
+                todo.append(c)
+        if not todo:
+            return
+        for c, data, err, scanned in self.iothreads.read(todo, self.config.proto_max_bulk_len):
+            if data is None:
+                if err and not iothreads.is_retry(err):
+                    logger.verbose(f"Reading from client: {iothreads.strerror(err)}")
+                    self.free_client(c)
+            elif not data:
+                logger.verbose("Client closed connection")
+                self.free_client(c)
+            elif self.took_input(c, data, scanned):
+                clients_read.append(c)
+
+    def took_input(self, c, data: bytes, scanned) -> bool:
+        """Account for and parse bytes read; True if commands are ready.
+        `scanned` is an I/O thread's scan of `data` (None: scan here)."""
+        parser = c.parser
         n = len(data)
         self.stats.net_input_bytes += n
         c.tot_net_in += n
         c.last_interaction = self.mstime
-        err = parser.feed_parse(data, c.pending, self.config.proto_max_bulk_len,
-                                c.authenticated)
+        if scanned is None:
+            err = parser.feed_parse(data, c.pending, self.config.proto_max_bulk_len,
+                                    c.authenticated)
+        else:
+            err = parser.feed_prescanned(data, scanned, c.pending,
+                                         self.config.proto_max_bulk_len)
         if err is not None:
             c.pending.append(err)
         elif parser.pending() > self.config.client_query_buffer_limit:
@@ -414,20 +571,72 @@ class Server:
         pw = self.pending_write
         if pw:
             self.pending_write = []
+            iot = self.iothreads
+            if iot is not None and iot.should_run(len(pw)):
+                self.write_threaded(pw)
+                return
+            if self.completion:
+                for c in pw:
+                    if not c.closed:
+                        self.queue_output(c)
+                return
             for c in pw:
                 if not c.closed and not c.want_write:
                     self.write_client(c)
 
-    def write_client(self, c):
+    def write_threaded(self, pw):
+        """The write phase on the I/O threads (handleClientsWithPendingWritesUsingThreads).
+        A client registered for writability waits for the reactor instead."""
+        jobs = []
+        seen = set()
+        for c in pw:
+            if c.closed or c.want_write or c.id in seen:
+                continue
+            seen.add(c.id)
+            out = self.take_output(c)
+            if out is not None:
+                jobs.append((c, out))
+        if not jobs:
+            return
+        for (c, out), n in zip(jobs, self.iothreads.write(jobs)):
+            if n < 0:
+                if not iothreads.is_retry(-n):
+                    logger.verbose(f"Error writing to client: {iothreads.strerror(-n)}")
+                    self.free_client(c)
+                    continue
+                n = 0
+            self.sent(c, out, n)
+
+    def take_output(self, c):
+        """The bytes to send next (the rest of a short write, else the queued
+        replies joined); None when there are none, after closing a client
+        that was only waiting to have its replies written."""
         out = c.out
         if out is None:
             reply = c.reply
             if not reply:
                 if c.flags & cl.CLOSE_AFTER_REPLY:
                     self.free_client(c)
-                return
+                return None
             out = reply[0] if len(reply) == 1 else b"".join(reply)
             reply.clear()
+        return out
+
+    def queue_output(self, c):
+        """Completion mode's write: the replies go to the engine's queue for
+        the socket, which sends them in order in the background."""
+        reply = c.reply
+        if reply:
+            out = reply[0] if len(reply) == 1 else b"".join(reply)
+            reply.clear()
+            self.backend.send(c.fd, out)
+        elif c.flags & cl.CLOSE_AFTER_REPLY and not self.backend.queued_bytes(c.fd):
+            self.free_client(c)
+
+    def write_client(self, c):
+        out = self.take_output(c)
+        if out is None:
+            return
         try:
             n = c.sock.send(out)
         except (BlockingIOError, InterruptedError):
@@ -436,6 +645,10 @@ class Server:
             logger.verbose(f"Error writing to client: {e.strerror}")
             self.free_client(c)
             return
+        self.sent(c, out, n)
+
+    def sent(self, c, out, n: int):
+        """After `n` bytes of `out` went out: queue the rest, or finish."""
         self.stats.net_output_bytes += n
         c.tot_net_out += n
         if n < len(out):
@@ -465,7 +678,10 @@ class Server:
             hook(c)
         self.clients.pop(c.id, None)
         if c.sock is not None:
-            self.backend.unregister(c.fd)
+            if self.completion:
+                self.backend.remove_client(c.fd)
+            else:
+                self.backend.unregister(c.fd)
             try:
                 c.sock.close()
             except OSError:
@@ -510,7 +726,7 @@ class Server:
             except OSError:
                 pass
         for lst in self.listeners:
-            self.backend.unregister(lst.fd)
+            self.unwatch_listener(lst)
             lst.sock.close()
             if lst.unix:
                 logger.notice("Removing the unix socket file.")
@@ -519,6 +735,9 @@ class Server:
                 except OSError as e:
                     logger.warning(f"Error removing the unix socket file: {e.strerror}")
         self.listeners = []
+        if self.iothreads is not None:
+            self.iothreads.close()
+            self.iothreads = None
         logger.warning("Redis is now ready to exit, bye bye...")
 
     def serve_forever(self, on_ready=None):
@@ -532,6 +751,15 @@ class Server:
         signal.signal(signal.SIGINT, self.request_shutdown)
         self.config.server = self
         self.listen()
+        try:
+            if self.completion and self.config.io_threads > 1:
+                # the kernel already moves the bytes: no thread would have work
+                logger.notice("io-threads is not used with the io_uring backend")
+            else:
+                self.iothreads = iothreads.create(self.config)
+        except RuntimeError as e:
+            logger.warning(str(e))
+            raise SystemExit(1)
         if on_ready is not None:
             on_ready(self)
         try:

@@ -47,4 +47,13 @@ if ! command -v gcc >/dev/null || [ ! -f "$PYINC/Python.h" ]; then
         echo "note: no C compiler or Python headers; kvserver will use its pure-Python paths" >&2
 fi
 
+# The io_uring engine (io-backend uring, kvserver/native/build_uring.py) is
+# compiled against liburing.  It is optional: without the headers that one
+# module is skipped, the server offers epoll/poll/select and its io_uring
+# tests skip, so a failure here must not stop the install.
+if [ ! -f /usr/include/liburing.h ]; then
+    apt_install liburing-dev ||
+        echo "note: no liburing headers; kvserver will be built without io_uring" >&2
+fi
+
 "$PY" -m pip install -q -e "$ROOT${KV_EXTRAS:+[$KV_EXTRAS]}" || exit 1

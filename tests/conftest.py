@@ -8,6 +8,10 @@
 - `no_active_expire`: `diff` with DEBUG SET-ACTIVE-EXPIRE 0 for the test.
 - `start_kvserver(*args)`: context manager for a kvserver with its own
   command line, for tests that need special configuration.
+
+`KV_SERVER_ARGS` in the environment adds arguments to every kvserver's
+command line (a test's own arguments follow and win): scripts/test reruns the protocol, robustness and
+command-family tests with `--io-threads 4` and `--io-backend uring` so.
 """
 
 import contextlib
@@ -64,7 +68,8 @@ def stop(proc):
 def start_kvserver(*args, port=None, wait=True, **popen):
     """Run `python -m kvserver --port P *args`; yields (proc, port)."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "kvserver", "--port", str(port), *args]
+    extra = os.environ.get("KV_SERVER_ARGS", "").split()
+    cmd = [sys.executable, "-m", "kvserver", "--port", str(port), *extra, *args]
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.DEVNULL)
     proc = subprocess.Popen(cmd, cwd=ROOT, **popen)
@@ -129,6 +134,20 @@ def encode_command(*args) -> bytes:
             a = repr(a).encode() if isinstance(a, float) else b"%d" % a
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+def read_until_closed(s, limit: float = 10.0) -> bytes:
+    """Everything a socket gets until the peer closes (or resets) it."""
+    s.settimeout(limit)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    except ConnectionResetError:
+        return out
 
 
 class RawConn:

@@ -19,6 +19,8 @@ read: the data is skipped over, never scanned, so a scan costs time in
 proportion to the number of arguments, not bytes.
 """
 
+import os
+
 from cffi import FFI
 
 CDEF = """
@@ -28,7 +30,17 @@ long long hash_blob_find(const char *blob, long long blen, const char *field,
                          long long flen);
 int zset_blob_locate(const char *blob, long long blen, const char *member,
                      long long mlen, double score, long long *out, double *cur);
+
+void *kv_iot_create(int nworkers);
+void kv_iot_read(void *pool, int nthreads, const int *fds, int n, char *slab,
+                 long long chunk, const signed char *scan, long long max_bulk,
+                 long long *results, long long *scanned);
+void kv_iot_write(void *pool, int nthreads, const int *fds, int n, char **bufs,
+                  const long long *lens, long long *results);
+void kv_iot_destroy(void *pool);
 """
+
+IOTHREADS_DECLS = CDEF[CDEF.index("void *kv_iot_create"):]
 
 SOURCE = r"""
 #include <string.h>
@@ -206,8 +218,14 @@ int zset_blob_locate(const char *cblob, long long blen, const char *member,
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
-ffibuilder.set_source("kvserver.native._kvnative", SOURCE,
-                      extra_compile_args=["-O2"])
+# The I/O-thread pool (iothreads.c) shares scan_requests with the readers.
+# setuptools wants source paths relative to setup.py's directory.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ffibuilder.set_source("kvserver.native._kvnative", SOURCE + IOTHREADS_DECLS,
+                      sources=[os.path.relpath(os.path.join(ROOT, "kvserver", "native",
+                                                            "iothreads.c"))],
+                      extra_compile_args=["-O2", "-pthread"],
+                      extra_link_args=["-pthread"])
 
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)

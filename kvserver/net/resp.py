@@ -126,7 +126,7 @@ class RequestParser:
     the limits for the very next command in the same write.
     """
 
-    __slots__ = ("buf", "pos", "argv", "left", "need", "reader", "held")
+    __slots__ = ("buf", "pos", "argv", "left", "need", "_reader", "held")
 
     def __init__(self):
         self.buf = b""
@@ -134,8 +134,22 @@ class RequestParser:
         self.argv = None   # arguments of a multibulk command still arriving
         self.left = 0      # arguments it still lacks
         self.need = 0      # don't try again until this many bytes follow pos
-        self.reader = hiredis.Reader() if hiredis is not None else None
+        self._reader = None  # the hiredis.Reader, made by the first read that wants it
         self.held = False  # stopped after one command with input left
+
+    # A hiredis.Reader costs about 1 KB of C buffers, more than the rest of
+    # a connection's state together: an idle connection never pays for it.
+    # None only when hiredis is not installed.
+    @property
+    def reader(self):
+        r = self._reader
+        if r is None and hiredis is not None:
+            r = self._reader = hiredis.Reader()
+        return r
+
+    @reader.setter
+    def reader(self, r):
+        self._reader = r
 
     def feed_parse(self, data: bytes, out: list, max_bulk: int, authenticated: bool):
         reader = self.reader
@@ -178,15 +192,29 @@ class RequestParser:
         self.feed(data)
         return self.parse(out, max_bulk, authenticated)
 
-    def _feed_scanned(self, reader, data, start, out, max_bulk):
+    def at_boundary(self) -> bool:
+        """True when the next byte read starts a request: an I/O thread may
+        then scan a read's bytes from their start (feed_prescanned)."""
+        return hiredis is not None and self.argv is None and self.pos >= len(self.buf)
+
+    def feed_prescanned(self, data: bytes, end: int, out: list, max_bulk: int):
+        """feed_parse for an authenticated client's chunk read at a request
+        boundary, which an I/O thread already scanned from 0 (`end` is
+        scan_requests' answer)."""
+        if end == -1:     # not plain from its first byte: inline, odd framing
+            return self.feed_parse(data, out, max_bulk, True)
+        return self._feed_scanned(self.reader, data, 0, out, max_bulk, end)
+
+    def _feed_scanned(self, reader, data, start, out, max_bulk, end=None):
         """The fast path: the native scanner measures the plain requests
         from `start` (a command boundary) and hiredis parses exactly those,
         which it reads as Redis would; only lists of bulks come out.  An
         incomplete tail waits in `buf` for the next read; what is not
         plain goes to the exact parser."""
         n = len(data)
-        end = _scan(data if type(data) is bytes else _ffi.from_buffer(data),
-                    start, n, max_bulk)
+        if end is None:
+            end = _scan(data if type(data) is bytes else _ffi.from_buffer(data),
+                        start, n, max_bulk)
         plain = end >= 0
         if not plain:
             end = -end - 1
