@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ROOT, Server, environment, header, write_results  # noqa: E402
+from servers import ROOT, Server, environment, header, settle_rss, write_results  # noqa: E402
 
 
 def mass_insert_payload(n: int) -> bytes:
@@ -28,18 +28,6 @@ def mass_insert_payload(n: int) -> bytes:
         v = b"value:%d" % i
         parts.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
     return b"".join(parts)
-
-
-def settle_rss(server: Server, rounds: int = 10) -> int:
-    """RSS once it stops moving (the allocator may still be returning pages)."""
-    last = server.rss_bytes()
-    for _ in range(rounds):
-        time.sleep(0.2)
-        now = server.rss_bytes()
-        if abs(now - last) < 64 * 1024:
-            return now
-        last = now
-    return last
 
 
 def measure(kind: str, payload: bytes, n: int) -> dict:

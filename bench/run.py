@@ -42,7 +42,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ORDER, ROOT, Server, environment, header, write_results  # noqa: E402
+from servers import ORDER, ROOT, Server, environment, header, pyplot, write_results  # noqa: E402
 
 TESTS = ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"]
 # redis-benchmark's whole default suite, for --tests
@@ -199,13 +199,8 @@ def markdown(result: dict) -> str:
 
 
 def chart(result: dict, path: str) -> bool:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed (pip install -e '.[bench]'): no chart",
-              file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return False
     rows = result["summary"]
     labels = [f"{r['test']}\n-P {r['pipeline']}\n{r['keys']}" for r in rows]

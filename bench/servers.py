@@ -129,6 +129,31 @@ class Server:
                               capture_output=True, timeout=120).stdout
 
 
+def settle_rss(server: Server, rounds: int = 10) -> int:
+    """RSS once it stops moving (the allocator may still be returning pages)."""
+    last = server.rss_bytes()
+    for _ in range(rounds):
+        time.sleep(0.2)
+        now = server.rss_bytes()
+        if abs(now - last) < 64 * 1024:
+            return now
+        last = now
+    return last
+
+
+def pyplot():
+    """matplotlib.pyplot for the charts, or None (with a note) without it."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no chart",
+              file=sys.stderr)
+        return None
+    return plt
+
+
 def redis_version() -> str:
     out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
     for word in out.split():

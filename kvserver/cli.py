@@ -13,6 +13,7 @@ daemonize (double fork, setsid, stdio to /dev/null), the start-up log
 lines, the pid file, CPU affinity, oom_score_adj, the open files limit.
 """
 
+import errno
 import hashlib
 import os
 import sys
@@ -20,9 +21,9 @@ import sys
 from kvserver import REDIS_VERSION, __version__
 from kvserver.config import DEFAULT_PIDFILE, Config, ConfigFatal, sds_repr
 from kvserver.log import logger
+from kvserver.net.reactor import MIN_RESERVED_FDS
 
 PROG = "kvserver"
-MIN_RESERVED_FDS = 32
 
 
 def build_id() -> str:
@@ -206,15 +207,30 @@ def notify_systemd(msg: str) -> int:
         return -1
 
 
+def _rlimit_error(e: Exception) -> str:
+    """strerror() of a failed setrlimit(), as Redis logs it.  CPython turns
+    EPERM and EINVAL into ValueErrors with texts of its own."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = str(e)
+    if text == "not allowed to raise maximum limit":
+        return os.strerror(errno.EPERM)
+    if text == "current limit exceeds maximum limit":
+        return os.strerror(errno.EINVAL)
+    return text
+
+
 def adjust_open_files_limit(cfg: Config):
-    """adjustOpenFilesLimit(): raise RLIMIT_NOFILE for maxclients, or lower maxclients."""
+    """adjustOpenFilesLimit(): raise RLIMIT_NOFILE to maxclients + 32, or as
+    close to it as the hard limit lets it (down 16 at a time), and lower
+    maxclients to what the limit allows.  The log lines are Redis's."""
     import resource
     maxfiles = cfg.maxclients + MIN_RESERVED_FDS
     try:
         old, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (OSError, ValueError) as e:
-        logger.warning(f"Unable to obtain the current NOFILE limit ({e}), assuming 1024 and "
-                       "setting the max clients configuration accordingly.")
+        logger.warning(f"Unable to obtain the current NOFILE limit ({_rlimit_error(e)}), "
+                       "assuming 1024 and setting the max clients configuration accordingly.")
         cfg.maxclients = 1024 - MIN_RESERVED_FDS
         return
     if old == resource.RLIM_INFINITY or old >= maxfiles:
@@ -223,14 +239,16 @@ def adjust_open_files_limit(cfg: Config):
     error = ""
     while best > old:
         try:
+            # soft and hard alike, as Redis sets them
             resource.setrlimit(resource.RLIMIT_NOFILE, (best, best))
             break
         except (OSError, ValueError) as e:
-            error = getattr(e, "strerror", None) or str(e)
+            error = _rlimit_error(e)
         if best < 16:
             best = old
             break
         best -= 16
+    # the initial limit still holds if the last try was even lower
     if best < old:
         best = old
     if best < maxfiles:
@@ -444,8 +462,8 @@ def main(argv=None) -> int:
     server = Server(cfg)
     cfg.server = server
     logger.server_started()
+    adjust_open_files_limit(cfg)     # initServer(): before the clock line and the event loop
     logger.notice("monotonic clock: POSIX clock_gettime")
     enable_crash_log(cfg)
-    adjust_open_files_limit(cfg)
     server.serve_forever(on_ready=announce)
     return 0

@@ -20,7 +20,7 @@ import time
 import pytest
 import redis
 
-from conftest import RawConn, encode_command, start_kvserver, start_redis
+from conftest import RawConn, encode_command, read_until_closed, start_kvserver, start_redis
 
 
 class Server:
@@ -97,19 +97,6 @@ def send_and_drop(port, data: bytes, rst: bool = False, read: bool = False):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     finally:
         s.close()
-
-
-def read_until_closed(s, limit: float = 10.0) -> bytes:
-    s.settimeout(limit)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return out
-            out += chunk
-    except ConnectionResetError:
-        return out
 
 
 # ---------------------------------------------------------------------------

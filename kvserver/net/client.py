@@ -13,6 +13,11 @@ from kvserver import clock
 from kvserver.net.resp import RequestParser
 
 _ids = itertools.count(1)
+# One string per local address: every client of a listener has the same
+# laddr, and 10,000 copies of it are 640 KB.  Bounded, for a wildcard bind
+# on a host with many addresses.
+_laddrs = {}
+_LADDRS_MAX = 256
 
 # flags (CLIENT LIST "flags=" letters come from these)
 CLOSE_AFTER_REPLY = 1
@@ -41,7 +46,12 @@ class Client:
         self.sock = sock
         self.fd = sock.fileno() if sock is not None else -1
         self.addr = addr
-        self.laddr = laddr
+        la = _laddrs.get(laddr)
+        if la is None:
+            la = laddr
+            if len(_laddrs) < _LADDRS_MAX:
+                _laddrs[laddr] = laddr
+        self.laddr = la
         self.parser = RequestParser()
         self.pending = []          # parsed commands not yet executed
         self.reply = []            # encoded replies not yet written

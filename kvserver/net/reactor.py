@@ -8,12 +8,27 @@ it for every batch of commands.
 
 Backends: epoll (Linux), poll, select.  `io-backend auto` picks the best
 one this platform has, probing at run time.
+
+A loop is created for a set size, as Redis's aeCreateEventLoop(setsize):
+the number of descriptors it must be able to watch, maxclients plus the
+MIN_RESERVED_FDS that adjustOpenFilesLimit() keeps for listeners, files
+and pipes.  A backend that cannot watch that many refuses at creation
+(`SetSizeError`), so the server fails at start-up, not when the first
+descriptor it cannot watch arrives.
 """
 
 import select
 
 READABLE = 1
 WRITABLE = 2
+
+# CONFIG_MIN_RESERVED_FDS: descriptors beyond maxclients kept for the
+# listeners, persistence files, pipes and the log.
+MIN_RESERVED_FDS = 32
+
+
+class SetSizeError(ValueError):
+    """The backend cannot watch the descriptors the set size asks for."""
 
 
 class Backend:
@@ -33,6 +48,11 @@ class Backend:
     def poll(self, timeout: float | None) -> list:
         raise NotImplementedError
 
+    def resize(self, setsize: int) -> bool:
+        """aeResizeSetSize(): can this loop watch `setsize` descriptors now?
+        (CONFIG SET maxclients.)  Only select has a ceiling."""
+        return True
+
     def close(self) -> None:
         pass
 
@@ -47,8 +67,12 @@ def available() -> list[str]:
     return names
 
 
-def create(name: str = "auto") -> Backend:
-    """Instantiate the backend called `name`; 'auto' takes the best available."""
+def create(name: str = "auto", setsize: int | None = None) -> Backend:
+    """Instantiate the backend called `name`; 'auto' takes the best available.
+
+    `setsize` (maxclients + MIN_RESERVED_FDS) is checked against what the
+    backend can watch: SetSizeError (a ValueError) when it cannot.
+    """
     if name == "auto":
         name = available()[0]
     if name not in available():
@@ -60,4 +84,4 @@ def create(name: str = "auto") -> Backend:
         from kvserver.net.poll import PollBackend
         return PollBackend()
     from kvserver.net.select_ import SelectBackend
-    return SelectBackend()
+    return SelectBackend(setsize)
