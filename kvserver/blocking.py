@@ -207,9 +207,7 @@ class Blocking:
             return
         self._detach(w)
         c = w.client
-        c.reply.append(reply)
-        if not c.want_write:
-            self.server.pending_write.append(c)
+        c.push(reply)
         self.unblocked.append(c)
 
     def timeout_reply(self, w) -> bytes:

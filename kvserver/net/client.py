@@ -83,6 +83,16 @@ class Client:
     def add_reply(self, data: bytes):
         self.reply.append(data)
 
+    def push(self, data: bytes):
+        """Reply bytes for a client other than the one running a command
+        (an unblocked client's reply; pub/sub messages, MONITOR lines and
+        invalidations will come this way): queued, and the client is put
+        in the next write phase, which the I/O threads or the io_uring
+        engine carry like any other reply."""
+        self.reply.append(data)
+        if not self.want_write:
+            self.server.pending_write.append(self)
+
     def has_output(self) -> bool:
         return bool(self.reply) or self.out is not None
 
