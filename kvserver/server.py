@@ -187,10 +187,16 @@ class Server:
         return self.listen_tcp()
 
     def make_backend(self, setsize: int):
-        """The event loop `io-backend` names.  `uring` refused by the kernel
-        (or a build without liburing) is a start-up error."""
+        """The event loop `io-backend` names.  `auto` takes io_uring where
+        the kernel allows it and falls back to epoll with one log line;
+        `uring` refused by the kernel (or a build without liburing) is a
+        start-up error.  With io-threads > 1, `auto` is a readiness loop."""
         name = self.config.io_backend
-        if name == "uring":
+        if name == "auto" and self.config.io_threads > 1:
+            # I/O threads move bytes for a readiness loop; on io_uring the
+            # kernel moves them and the threads would have nothing to do
+            name = "epoll" if "epoll" in reactor.available() else "auto"
+        if name in ("uring", "auto"):
             reason = uring.available()
             if reason is None:
                 try:
@@ -200,7 +206,9 @@ class Server:
                 else:
                     self.completion = True
                     return engine
-            raise ValueError(reason)
+            if name == "uring":
+                raise ValueError(reason)
+            logger.notice(f"{reason}; using epoll instead")
         return reactor.create(name, setsize)
 
     def watch_listener(self, lst):
@@ -212,6 +220,13 @@ class Server:
     def unwatch_listener(self, lst):
         if self.completion:
             self.backend.remove_listener(lst.fd)
+            # The kernel keeps the socket listening until the next poll
+            # cancels its accept; a rebind to the same port (CONFIG SET
+            # port, bind) must not find it still taken.
+            try:
+                lst.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         else:
             self.backend.unregister(lst.fd)
 

@@ -93,7 +93,7 @@ def test_info_server_values(raw, kv_port):
     assert fields["tcp_port"] == str(kv_port)
     assert re.fullmatch(r"[0-9a-f]{40}", fields["run_id"])
     assert int(fields["uptime_in_seconds"]) >= 0
-    assert fields["multiplexing_api"] in ("epoll", "poll", "select")
+    assert fields["multiplexing_api"] in ("io_uring", "epoll", "poll", "select")
     assert fields["kvserver_version"]
     assert int(fields["hz"]) == int(fields["configured_hz"])
     usec = int(fields["server_time_usec"])

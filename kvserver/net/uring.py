@@ -5,10 +5,10 @@ Unlike the readiness backends (epoll, poll, select), nothing here asks
 "is this socket readable?".  Every listener has a multishot accept and
 every client a multishot recv armed in the kernel; their completions come
 back with the data already copied into a provided-buffer ring.  Sends are
-submitted as they are queued and complete in the background.  `poll()` is
-the whole loop turn: it prepares the SQEs queued since the last turn,
-submits them and waits for completions in ONE io_uring_enter (liburing's
-io_uring_submit_and_wait_timeout), then turns the CQEs into events:
+queued as they come and go out at the next turn, in the background.
+`poll()` is the whole loop turn: it prepares the SQEs recorded since the
+last turn, submits them and waits for completions in ONE io_uring_enter,
+then turns the completions into events:
 
     (data, ACCEPT, fd)       a new connection on a listener (non-blocking fd)
     (data, RECV, bytes)      data from a client, in order
@@ -16,9 +16,23 @@ io_uring_submit_and_wait_timeout), then turns the CQEs into events:
     (data, SENT, n)          the kernel took n bytes of this client's queue
     (data, SEND_ERROR, errno) the queue is dropped; remove and close the fd
 
-The C half is kvserver/native/build_uring.py; on kernels without multishot
-requests (before 5.19/6.0) or without a buffer ring (before 5.19) the
-same events come from one-shot requests rearmed after each completion.
+The per-request work is C (kvserver/native/build_uring.py): the
+registrations, the send queues, preparing SQEs, handling each CQE
+(rearming, advancing a send queue, recycling buffers).  A loop turn is
+one C call that writes a compact array of (slot, kind, result, offset);
+Python maps each slot to the caller's `data` and slices received bytes
+out of the buffer mapping.  A send is one C call that copies the bytes
+into the client's queue (a turn's small replies share one buffer, one
+send); a large one is queued without a copy and kept alive here until C
+says the kernel is done with it.  On kernels without multishot requests
+(before 5.19/6.0) or without a buffer ring (before 5.19) the same events
+come from one-shot requests rearmed after each completion.
+
+A client's RECV in one poll() carries at most a budget (64 KB) of what
+its recv read; the rest is handed over in the next polls (which do not
+sleep meanwhile), as the readiness loop leaves it in the socket.  A
+client pipelining faster than the server runs would otherwise bring
+hundreds of KB into one turn, all parsed before any of it runs.
 
 Invariants:
 
@@ -27,28 +41,33 @@ Invariants:
   right before it submits.  That also makes fd reuse safe: an SQE never
   sits in the ring, unsubmitted, while the caller may close its fd and
   open another with the same number.
-- user_data is (registration id << 3) | op kind.  Ids are never reused, so
-  a completion for a removed registration (fd closed, number reused by a
-  new client) is recognised and dropped.  A removed registration lives on
-  as a zombie, holding its buffers, until every request it had in flight
-  has posted its final CQE (cancels are submitted for them); then it is
-  forgotten.
+- user_data names a registration by slot and generation; a slot is
+  reused only after every request of its previous registration posted
+  its final CQE, so a completion for a removed registration (fd closed,
+  number reused by a new client) is recognised and dropped.  A removed
+  registration lives on as a zombie, holding its buffers, until then
+  (cancels are submitted for its requests).
 - At most one request of each kind per registration is in flight: one
   accept, one recv, one send, one back-off timer.  So one send per fd at a
-  time (the order of the queue is the order on the wire) and a cancel by
-  user_data names exactly one request.
+  time (the order of the queue is the order on the wire) and a cancel
+  names exactly one request.
 - The memory the kernel reads or writes stays alive until the request's
-  final CQE: send data is pinned by the registration (ffi.from_buffer of a
-  bytes copy for bytearrays; memoryviews as given, which the caller must
-  not change until queued_bytes() says they are gone), the provided
-  buffers belong to the C side, which recycles each one after the batch
-  that reported it has been copied out.
+  final CQE: copied send data and the provided buffers belong to the C
+  side; a large send's object (bytes as given, a bytes copy of a
+  bytearray, a memoryview as given, which the caller must not change
+  until queued_bytes() says it is gone) is held in `_pins` until C
+  reports it done (UNPIN), zombies' included.  Received bytes are copied
+  out of the buffer ring before the next C call recycles the buffers.
 - Errors never raise out of poll() except a failure of the ring itself;
   per-connection failures become CLOSED/SEND_ERROR events, accept failures
   are counted (accept_errors, last_accept_error) and retried after a
   100 ms back-off timer, so EMFILE cannot spin the loop.
 
-The engine is single-threaded: one thread makes every call.
+The engine is single-threaded: one thread makes every call, the thread
+that created it (on Linux 6.1+ the ring is set up for one issuer, so the
+kernel runs completion work only inside that thread's io_uring_enter
+instead of interrupting it for each packet; another thread's poll()
+fails with EEXIST).
 """
 
 import errno as _errno
@@ -63,23 +82,22 @@ except ImportError:  # built without liburing, or no C compiler
     ffi = lib = None
 
 ACCEPT, RECV, CLOSED, SENT, SEND_ERROR = range(5)
+# Events for the engine alone (KVU_E_*): RECV whose bytes are in the
+# client's own buffer (no buffer ring), pinned sends done with, and bytes
+# that belong to the RECV following them for the same client.
+_E_RECV_INBUF, _E_UNPIN, _E_RECV_PART = 5, 6, 7
 
-# Op kinds in the low 3 bits of user_data.
-_K_ACCEPT, _K_RECV, _K_RECV_INTO, _K_SEND, _K_CANCEL, _K_TIMER = range(6)
-_KIND_BITS = 3
-_KIND_MASK = (1 << _KIND_BITS) - 1
-_UD_CANCEL = _K_CANCEL  # cancels carry registration id 0: nobody's
-
-# CQEs copied per C call; a bigger batch is reaped in several copies
-# without entering the kernel again.
+# Events copied per C call; a bigger batch is reaped in several calls
+# without entering the kernel again.  C stops early only with fewer than
+# KVU_SLACK places left.
 _BATCH = 1024
-# struct kvu_cqe {uint64_t user_data; int32_t res; uint32_t flags;}
-_CQE = struct.Struct("=QiI")
-_CQE_SIZE = _CQE.size
-_unpack_cqes = _CQE.iter_unpack
-# Queued sends smaller than this are joined into one send of up to this
-# many bytes (replies of a pipeline queued in one turn); larger ones go
-# out as they are, without a copy.
+# struct kvu_ev {uint32_t slot, kind; int32_t res; uint32_t off;}
+_EV = struct.Struct("=IIiI")
+_EV_SIZE = _EV.size
+_unpack_evs = _EV.iter_unpack
+# Sends smaller than this are copied into the client's queue, where the
+# replies of one turn join into one send; larger ones go out as they
+# are, without a copy.
 _COALESCE = 65536
 # How long close() waits for cancelled requests to finish before it gives
 # up and leaves their memory allocated.
@@ -89,17 +107,12 @@ _FEATURES = {
     "multishot_accept": 1,  # KVU_CAP_MULTISHOT_ACCEPT
     "multishot_recv": 2,    # KVU_CAP_MULTISHOT_RECV
     "buf_ring": 4,          # KVU_CAP_BUF_RING
+    "defer_taskrun": 8,     # KVU_CAP_DEFER_TASKRUN (6.1+)
+    "coop_taskrun": 16,     # KVU_CAP_COOP_TASKRUN (5.19+; without defer)
 }
 
-# Accept failures after which a new accept is tried at once; anything
-# else (EMFILE, ENFILE, ENOMEM, ...) waits for the back-off timer.
-_ACCEPT_RETRY_NOW = frozenset({_errno.ECONNABORTED, _errno.EINTR, _errno.EAGAIN,
-                               _errno.EPROTO, _errno.EPERM, _errno.ENETDOWN,
-                               _errno.EHOSTUNREACH, _errno.ENETUNREACH})
-_TRANSIENT = frozenset({_errno.EINTR, _errno.EAGAIN})
-
 # Objects the kernel may still touch when close() gave up waiting: never
-# freed, so a late request cannot write into reused memory.
+# freed, so a late request cannot read freed memory.
 _abandoned = []
 
 
@@ -139,31 +152,6 @@ def available() -> str | None:
     return _reason(-err) if err < 0 else None
 
 
-class _Reg:
-    """One registration: a listener or a client, alive or a zombie."""
-
-    __slots__ = ("id", "fd", "data", "listener", "armed", "removed", "closed",
-                 "outq", "queued", "cur", "cur_c", "off", "sending",
-                 "send_failed", "inbuf")
-
-    def __init__(self, rid, fd, data, listener):
-        self.id = rid
-        self.fd = fd
-        self.data = data
-        self.listener = listener
-        self.armed = 0          # bit (1 << kind) per request in flight
-        self.removed = False    # zombie: no events, only draining
-        self.closed = False     # recv side finished (CLOSED reported)
-        self.outq = deque()     # queued send objects, not yet started
-        self.queued = 0         # bytes queued or in flight, unsent
-        self.cur = None         # object being sent (kept alive for the kernel)
-        self.cur_c = None       # its ffi.from_buffer pointer
-        self.off = 0            # bytes of cur already sent
-        self.sending = False    # a send is pending or in flight
-        self.send_failed = False
-        self.inbuf = None       # recv buffer without a buffer ring
-
-
 class UringEngine:
     """The io_uring engine.  See the module docstring for the contract."""
 
@@ -172,11 +160,10 @@ class UringEngine:
     def __init__(self, entries: int = 4096, buf_size: int = 16384,
                  nbufs: int = 1024, *, disable=()):
         """`disable` names features not to use even when the kernel has
-        them ("multishot_accept", "multishot_recv", "buf_ring"): the tests
-        drive the one-shot fallbacks with it."""
+        them (see _FEATURES): the tests drive the fallbacks with it."""
         if lib is None:
             raise UringUnavailable(available())
-        assert ffi.sizeof("struct kvu_cqe") == _CQE_SIZE
+        assert ffi.sizeof("struct kvu_ev") == _EV_SIZE
         if not 1 <= entries <= 32768:
             raise ValueError("entries must be 1..32768")
         if buf_size < 64:
@@ -184,6 +171,8 @@ class UringEngine:
         # The kernel wants a power-of-two buffer ring of at most 32768.
         if not 1 <= nbufs <= 32768 or nbufs & (nbufs - 1):
             raise ValueError("nbufs must be a power of two, 1..32768")
+        if buf_size * nbufs > 1 << 32:
+            raise ValueError("nbufs * buf_size must be at most 4 GiB")
         want = 0
         for name, bit in _FEATURES.items():
             if name not in disable:
@@ -193,57 +182,67 @@ class UringEngine:
         if u == ffi.NULL:
             raise UringUnavailable(_reason(-err[0]))
         self._u = u
-        caps = lib.kvu_caps(u)
-        self.features = frozenset(n for n, bit in _FEATURES.items() if caps & bit)
-        self._ms_accept = "multishot_accept" in self.features
-        self._ms_recv = "multishot_recv" in self.features
-        self._buf_ring = "buf_ring" in self.features
-        self._buf_size = buf_size
         self._bufs = (ffi.buffer(lib.kvu_bufs(u), nbufs * buf_size)
-                      if self._buf_ring else None)
-        self._cq = ffi.new("struct kvu_cqe[]", _BATCH)
-        self._cqmem = memoryview(ffi.buffer(self._cq))
-        self._regs = {}         # id -> _Reg, zombies included
-        self._clients = {}      # fd -> live client _Reg
-        self._listeners = {}    # fd -> live listener _Reg
-        self._next_id = 1
-        self._todo = []         # (reg, kind) to prepare at the next poll
-        self._cancels = []      # user_data to cancel at the next poll
-        self._ncancel = 0       # cancel requests in flight
-        self.accept_errors = 0
-        self.last_accept_error = 0
+                      if lib.kvu_caps(u) & _FEATURES["buf_ring"] else None)
+        self._bufmv = memoryview(self._bufs) if self._bufs is not None else None
+        self._more = _BATCH - lib.KVU_SLACK
+        self._ev = ffi.new("struct kvu_ev[]", _BATCH)
+        self._evmem = memoryview(ffi.buffer(self._ev))
+        self._data = []         # slot -> the caller's data (None: free or removed)
+        self._clients = {}      # fd -> slot of a live client
+        self._listeners = {}    # fd -> slot of a live listener
+        self._pins = {}         # slot -> deque of pinned send objects, oldest first
+        self._drained = None    # close(): did every request finish?
+
+    @property
+    def features(self) -> frozenset:
+        """The features in use; a multishot request the kernel refuses
+        at run time drops out."""
+        caps = lib.kvu_caps(self._u) if self._u is not None else 0
+        return frozenset(n for n, bit in _FEATURES.items() if caps & bit)
+
+    @property
+    def accept_errors(self) -> int:
+        return lib.kvu_accept_errors(self._u) if self._u is not None else 0
+
+    @property
+    def last_accept_error(self) -> int:
+        return lib.kvu_last_accept_error(self._u) if self._u is not None else 0
+
+    @property
+    def enters(self) -> int:
+        """Calls into the kernel made so far (at most one per poll())."""
+        return lib.kvu_enters(self._u) if self._u is not None else 0
 
     # -- registration ------------------------------------------------------
 
-    def _new_reg(self, fd, data, listener):
-        reg = _Reg(self._next_id, fd, data, listener)
-        self._next_id += 1
-        self._regs[reg.id] = reg
-        return reg
+    def _add(self, fd, data, listener):
+        slot = lib.kvu_add(self._u, fd, listener)
+        if slot < 0:
+            raise MemoryError("io_uring engine: no memory for a registration")
+        d = self._data
+        if slot >= len(d):
+            d.extend([None] * (slot + 1 - len(d)))
+        d[slot] = data
+        return slot
 
     def add_listener(self, sock, data) -> None:
         """Accept connections on the listening socket `sock` (multishot)."""
         fd = sock.fileno()
         if fd in self._listeners:
             raise ValueError(f"fd {fd} is already a listener")
-        reg = self._new_reg(fd, data, True)
-        self._listeners[fd] = reg
-        self._todo.append((reg, _K_ACCEPT))
+        self._listeners[fd] = self._add(fd, data, 1)
 
     def remove_listener(self, fd: int) -> None:
-        reg = self._listeners.pop(fd, None)
-        if reg is not None:
-            self._retire(reg)
+        slot = self._listeners.pop(fd, None)
+        if slot is not None:
+            self._remove(slot)
 
     def add_client(self, fd: int, data) -> None:
         """Start receiving on the connected socket `fd`."""
         if fd in self._clients:
             raise ValueError(f"fd {fd} is already a client")
-        reg = self._new_reg(fd, data, False)
-        if not self._buf_ring:
-            reg.inbuf = ffi.new("char[]", self._buf_size)
-        self._clients[fd] = reg
-        self._todo.append((reg, _K_RECV))
+        self._clients[fd] = self._add(fd, data, 0)
 
     def remove_client(self, fd: int) -> None:
         """Forget `fd`: no event of this registration is reported again.
@@ -251,26 +250,21 @@ class UringEngine:
         Its requests in flight are cancelled at the next poll(); the
         caller may close the fd at once (the kernel holds its own
         reference to the socket until they finish)."""
-        reg = self._clients.pop(fd, None)
-        if reg is not None:
-            self._retire(reg)
+        slot = self._clients.pop(fd, None)
+        if slot is not None:
+            self._remove(slot)
 
-    def _retire(self, reg):
-        reg.removed = True
-        reg.outq.clear()
-        reg.queued = 0
-        armed = reg.armed
-        if not armed:
-            self._forget(reg)
-            return
-        base = reg.id << _KIND_BITS
-        for kind in (_K_ACCEPT, _K_RECV, _K_RECV_INTO, _K_SEND, _K_TIMER):
-            if armed & (1 << kind):
-                self._cancels.append(base | kind)
-
-    def _forget(self, reg):
-        self._regs.pop(reg.id, None)
-        reg.cur = reg.cur_c = reg.inbuf = None
+    def _remove(self, slot):
+        dropped = lib.kvu_remove(self._u, slot)
+        self._data[slot] = None
+        if dropped > 0:
+            # The newest pinned sends, never submitted; an older one may
+            # still be in flight and waits for its UNPIN.
+            pins = self._pins[slot]
+            for _ in range(dropped):
+                pins.pop()
+            if not pins:
+                del self._pins[slot]
 
     # -- sending -----------------------------------------------------------
 
@@ -279,225 +273,114 @@ class UringEngine:
 
         Ignored for an fd that is not a client (already removed) or whose
         sends failed (SEND_ERROR was reported)."""
-        reg = self._clients.get(fd)
-        if reg is None or reg.send_failed or not len(data):
+        slot = self._clients.get(fd)
+        if slot is None:
             return
-        if isinstance(data, bytearray):
-            data = bytes(data)  # the caller may reuse its bytearray at once
-        elif isinstance(data, memoryview) and (data.ndim != 1 or data.itemsize != 1
-                                                or not data.c_contiguous):
+        n = len(data)
+        if n < _COALESCE and type(data) is bytes:
+            if lib.kvu_send(self._u, slot, data, n) < 0:
+                raise MemoryError("io_uring engine: no memory for a send")
+            return
+        self._send_slow(slot, data, n)
+
+    def _send_slow(self, slot, data, n):
+        if not n:
+            return
+        if isinstance(data, memoryview) and (data.ndim != 1 or data.itemsize != 1
+                                              or not data.c_contiguous):
             data = data.tobytes()
-        reg.outq.append(data)
-        reg.queued += len(data)
-        if not reg.sending:
-            reg.sending = True
-            self._todo.append((reg, _K_SEND))
+        elif isinstance(data, bytearray) and n >= _COALESCE:
+            data = bytes(data)  # the caller may reuse its bytearray at once
+        ptr = ffi.from_buffer(data)
+        if n < _COALESCE:
+            ret = lib.kvu_send(self._u, slot, ptr, n)
+        else:
+            ret = lib.kvu_send_pinned(self._u, slot, ptr, n)
+            if ret == 0:
+                pins = self._pins.get(slot)
+                if pins is None:
+                    pins = self._pins[slot] = deque()
+                pins.append(ptr)    # holds `data` too
+        if ret < 0:
+            raise MemoryError("io_uring engine: no memory for a send")
 
     def queued_bytes(self, fd: int) -> int:
-        reg = self._clients.get(fd)
-        return reg.queued if reg is not None else 0
+        slot = self._clients.get(fd)
+        return lib.kvu_queued(self._u, slot) if slot is not None else 0
 
     # -- the loop turn -----------------------------------------------------
-
-    def _prepare(self) -> bool:
-        """Turns the recorded work into SQEs.  False when the SQ filled up
-        (the rest waits for the next turn, which then must not sleep)."""
-        u = self._u
-        while self._cancels:
-            if lib.kvu_cancel(u, self._cancels[-1], _UD_CANCEL) < 0:
-                return False
-            self._cancels.pop()
-            self._ncancel += 1
-        todo = self._todo
-        if not todo:
-            return True
-        self._todo = []
-        for i, (reg, kind) in enumerate(todo):
-            if reg.removed:
-                continue
-            if kind == _K_RECV and not self._buf_ring:
-                kind = _K_RECV_INTO
-            ud = (reg.id << _KIND_BITS) | kind
-            if kind == _K_SEND:
-                if reg.cur is None:
-                    self._next_chunk(reg)
-                ret = lib.kvu_send(u, reg.fd, ud, reg.cur_c, reg.off,
-                                   len(reg.cur) - reg.off)
-            elif kind == _K_RECV:
-                ret = lib.kvu_recv(u, reg.fd, ud, self._ms_recv)
-            elif kind == _K_RECV_INTO:
-                ret = lib.kvu_recv_into(u, reg.fd, ud, reg.inbuf, self._buf_size)
-            elif kind == _K_ACCEPT:
-                ret = lib.kvu_accept(u, reg.fd, ud, self._ms_accept)
-            else:  # _K_TIMER
-                ret = lib.kvu_backoff(u, ud)
-            if ret < 0:  # SQ full: keep this and the rest for the next turn
-                self._todo = todo[i:] + self._todo
-                return False
-            reg.armed |= 1 << kind
-        return True
-
-    def _next_chunk(self, reg):
-        q = reg.outq
-        cur = q.popleft()
-        if q and len(cur) < _COALESCE:
-            parts = [cur]
-            size = len(cur)
-            while q and size + len(q[0]) <= _COALESCE:
-                item = q.popleft()
-                parts.append(item)
-                size += len(item)
-            if len(parts) > 1:
-                cur = b"".join(parts)
-        reg.cur = cur
-        reg.cur_c = ffi.from_buffer(cur)
-        reg.off = 0
 
     def poll(self, timeout: float | None) -> list:
         """One loop turn: submit everything queued, wait up to `timeout`
         seconds for completions (None: until one arrives, 0: not at all),
         return [(data, kind, value), ...].  May return [] early when a
         signal interrupts the wait."""
-        if self._u is None:
+        u = self._u
+        if u is None:
             raise RuntimeError("poll() on a closed UringEngine")
-        if not self._prepare():
-            timeout = 0
         if timeout is None:
             ns = -1
         elif timeout <= 0:
             ns = 0
         else:
             ns = int(timeout * 1e9) or 1
-        cq = self._cq
-        n = lib.kvu_submit_wait(self._u, cq, _BATCH, ns)
+        n = lib.kvu_poll(u, self._ev, _BATCH, ns)
         if n < 0:
             raise OSError(-n, f"io_uring_enter: {os.strerror(-n)}")
         events = []
         while n:
-            self._complete(n, events)
-            if n < _BATCH:
+            self._events(n, events)
+            if n <= self._more:
                 break
-            n = lib.kvu_reap(self._u, cq, _BATCH)
+            n = lib.kvu_reap(u, self._ev, _BATCH)
         return events
 
-    def _complete(self, n, events):
-        regs = self._regs
+    def _events(self, n, events):
+        datas = self._data
         bufs = self._bufs
-        bsize = self._buf_size
-        more_flag = lib.KVU_CQE_F_MORE
-        shift = lib.KVU_CQE_BUFFER_SHIFT
-        # Unpacking the array's bytes in one C loop costs less than half
-        # of reading three fields of each cdata struct.
-        for ud, res, flags in _unpack_cqes(self._cqmem[:n * _CQE_SIZE]):
-            kind = ud & _KIND_MASK
-            if kind == _K_CANCEL:
-                self._ncancel -= 1
-                continue
-            reg = regs.get(ud >> _KIND_BITS)
-            if reg is None:
-                continue
-            more = flags & more_flag
-            if not more:
-                reg.armed &= ~(1 << kind)
-            if reg.removed:
-                if kind == _K_ACCEPT and res >= 0:
-                    os.close(res)  # accepted after remove_listener: nobody's
-                if not reg.armed:
-                    self._forget(reg)
-                continue
-            if kind == _K_RECV:
-                if res > 0:
-                    off = (flags >> shift) * bsize
-                    events.append((reg.data, RECV, bufs[off:off + res]))
-                    if not more:
-                        self._todo.append((reg, _K_RECV))
+        append = events.append
+        parts = None
+        for slot, kind, res, off in _unpack_evs(self._evmem[:n * _EV_SIZE]):
+            if kind == RECV:
+                if parts is None:
+                    append((datas[slot], RECV, bufs[off:off + res]))
                 else:
-                    self._recv_failed(reg, res, events)
-            elif kind == _K_SEND:
-                self._sent(reg, res, events)
-            elif kind == _K_RECV_INTO:
-                if res > 0:
-                    events.append((reg.data, RECV, ffi.unpack(reg.inbuf, res)))
-                    self._todo.append((reg, _K_RECV))
-                else:
-                    self._recv_failed(reg, res, events)
-            elif kind == _K_ACCEPT:
-                self._accepted(reg, res, more, events)
-            elif kind == _K_TIMER:
-                self._todo.append((reg, _K_ACCEPT))
+                    parts.append(self._bufmv[off:off + res])
+                    append((datas[slot], RECV, b"".join(parts)))
+                    parts = None
+            elif kind < _E_RECV_INBUF:
+                append((datas[slot], kind, res))
+            elif kind == _E_RECV_PART:
+                # C writes a client's parts and their RECV together.
+                if parts is None:
+                    parts = []
+                parts.append(self._bufmv[off:off + res])
+            elif kind == _E_UNPIN:
+                pins = self._pins[slot]
+                for _ in range(res):
+                    pins.popleft()
+                if not pins:
+                    del self._pins[slot]
+            else:  # _E_RECV_INBUF
+                append((datas[slot], RECV, ffi.unpack(lib.kvu_inbuf(self._u, slot), res)))
 
-    def _recv_failed(self, reg, res, events):
-        err = -res
-        if err == _errno.ENOBUFS or err in _TRANSIENT:
-            # ENOBUFS: this turn used every provided buffer; they are
-            # recycled before the next submit, so the rearm finds some.
-            self._todo.append((reg, _K_RECV))
-            return
-        if err == _errno.EINVAL and self._ms_recv:
-            # A kernel that has the opcodes of 6.0 yet refuses multishot
-            # recv: fall back to one-shot requests for every client.
-            self._ms_recv = False
-            self.features = self.features - {"multishot_recv"}
-            self._todo.append((reg, _K_RECV))
-            return
-        reg.closed = True
-        events.append((reg.data, CLOSED, err))
+    # -- for the tests -----------------------------------------------------
 
-    def _sent(self, reg, res, events):
-        if res > 0:
-            events.append((reg.data, SENT, res))
-            reg.queued -= res
-            reg.off += res
-            if reg.off < len(reg.cur):
-                self._todo.append((reg, _K_SEND))  # a short send: the rest
-                return
-            reg.cur = reg.cur_c = None
-            if reg.outq:
-                self._todo.append((reg, _K_SEND))
-            else:
-                reg.sending = False
-            return
-        # res == 0 cannot come from a stream socket given a non-empty
-        # buffer; were it to, resubmitting could spin, so it fails the queue.
-        err = -res if res < 0 else _errno.EIO
-        if err in _TRANSIENT:
-            self._todo.append((reg, _K_SEND))
-            return
-        reg.send_failed = True
-        reg.sending = False
-        reg.outq.clear()
-        reg.queued = 0
-        reg.cur = reg.cur_c = None
-        events.append((reg.data, SEND_ERROR, err))
+    def _nregs(self) -> int:
+        """Registrations alive, zombies included."""
+        return lib.kvu_nregs(self._u)
 
-    def _accepted(self, reg, res, more, events):
-        if res >= 0:
-            events.append((reg.data, ACCEPT, res))
-            if not more:
-                self._todo.append((reg, _K_ACCEPT))
-            return
-        err = -res
-        if more:  # a failed connection; the multishot accept goes on
-            self.accept_errors += 1
-            self.last_accept_error = err
-            return
-        if err == _errno.EINVAL and self._ms_accept:
-            # Multishot accept refused: one-shot accepts from now on.
-            self._ms_accept = False
-            self.features = self.features - {"multishot_accept"}
-            self._todo.append((reg, _K_ACCEPT))
-            return
-        self.accept_errors += 1
-        self.last_accept_error = err
-        if err in _ACCEPT_RETRY_NOW:
-            self._todo.append((reg, _K_ACCEPT))
-        else:
-            self._todo.append((reg, _K_TIMER))
+    def _pending(self) -> int:
+        """Registrations with work recorded for the next poll()."""
+        return lib.kvu_pending(self._u)
 
-    @property
-    def enters(self) -> int:
-        """Calls into the kernel made so far (at most one per poll())."""
-        return lib.kvu_enters(self._u) if self._u is not None else 0
+    def _throttles(self) -> int:
+        """Times a client's recv was stopped for its backlog."""
+        return lib.kvu_throttles(self._u)
+
+    def _set_budget(self, nbytes: int = 0, nbufs: int = 0) -> None:
+        """Received bytes / buffers handed over per client per poll()."""
+        lib.kvu_set_budget(self._u, nbytes, nbufs)
 
     def close(self) -> None:
         """Cancel everything, wait (bounded) for the kernel to let go of
@@ -506,23 +389,22 @@ class UringEngine:
         u = getattr(self, "_u", None)
         if u is None:
             return
-        for reg in list(self._clients.values()) + list(self._listeners.values()):
-            self._retire(reg)
+        for slot in list(self._clients.values()) + list(self._listeners.values()):
+            self._remove(slot)
         self._clients.clear()
         self._listeners.clear()
-        self._todo = []
         deadline = time.monotonic() + _CLOSE_DRAIN_S
         try:
-            while ((self._regs or self._ncancel or self._cancels)
-                   and time.monotonic() < deadline):
+            while lib.kvu_busy(u) and time.monotonic() < deadline:
                 self.poll(0.05)
         except OSError:
             pass
-        drained = not self._regs and not self._ncancel
+        drained = not lib.kvu_busy(u)
         if not drained:
-            # Requests the kernel has not finished: keep their memory
-            # (send data, per-client buffers; the C side keeps its own).
-            _abandoned.append(self._regs)
+            # Requests the kernel has not finished: keep what they may
+            # read (the C side keeps its own memory).
+            _abandoned.append(self._pins)
+        self._drained = drained
         self._u = None
         lib.kvu_close(u, 1 if drained else 0)
 
