@@ -17,13 +17,17 @@ workers compete with the load generator and the main thread for CPU, so
 the throughput column is the one to watch there.
 
 io-threads-do-reads is `yes` for both servers (threads read and parse as
-well as write); --do-reads no measures writes-only threading.
+well as write); --do-reads no measures writes-only threading.  kvserver
+runs on epoll at every setting (--backend): I/O threads serve a readiness
+loop, and io-threads 1 on the default io_uring loop would compare two
+engines, not the threads.
 
 Writes bench/results/iothreads.md and .json.  Servers are stopped by PID
 whatever happens.
 
 Usage: python bench/iothreads.py [--threads 1,2,4] [--clients 50,500]
                                  [--requests N] [--rounds N] [--do-reads yes|no]
+                                 [--backend epoll|poll|select]
 """
 
 import argparse
@@ -67,6 +71,8 @@ def main():
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--do-reads", default="yes", choices=("yes", "no"))
+    ap.add_argument("--backend", default="epoll",
+                    help="kvserver's io-backend (threads serve a readiness loop)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "iothreads"))
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
@@ -75,8 +81,9 @@ def main():
     for rnd in range(args.rounds):
         for t in threads:
             for kind in ORDER[rnd % 2]:
+                own = ("--io-backend", args.backend) if kind == "kvserver" else ()
                 with Server(kind, "--io-threads", str(t),
-                            "--io-threads-do-reads", args.do_reads) as srv:
+                            "--io-threads-do-reads", args.do_reads, *own) as srv:
                     for c in clients:
                         for test in TESTS:
                             r = bench(srv, test, c, args.requests)
