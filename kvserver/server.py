@@ -14,7 +14,15 @@ loop is, as in Redis 6:
      backend for writability.
 
 The read and write phases touch only sockets and buffers, never the
-keyspace: they are what I/O threads will take over.
+keyspace.  With `io-threads` > 1 they are fanned out to C worker threads
+(kvserver/net/iothreads.py) while enough clients have work; the execute
+phase stays here, in client order.
+
+On the io_uring backend (`run_completion`, the default where the kernel
+allows it) steps 1 and 2 are one `io_uring_enter`: the kernel has already
+accepted connections and received bytes, and the sends queued by the
+previous write phase go out in the same call; a short write is the
+engine's to continue, not the reactor's.
 """
 
 import errno

@@ -6,8 +6,10 @@ hands back the caller's own object for each ready one, as `ae.c`'s
 objects, one list of `(data, mask)` pairs per poll, because the loop calls
 it for every batch of commands.
 
-Backends: epoll (Linux), poll, select.  `io-backend auto` picks the best
-one this platform has, probing at run time.
+Backends: epoll (Linux), poll, select.  `create("auto")` picks the best
+one this platform has, probing at run time.  The io_uring completion
+engine (kvserver/net/uring.py) does not fit this readiness interface; the
+server chooses between it and these (Server.make_backend).
 
 A loop is created for a set size, as Redis's aeCreateEventLoop(setsize):
 the number of descriptors it must be able to watch, maxclients plus the
