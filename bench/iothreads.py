@@ -39,16 +39,14 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import CLK_TCK, ORDER, ROOT, Server, environment, header, write_results  # noqa: E402
+from servers import (ORDER, ROOT, Server, environment, header, stat_cpu_seconds,  # noqa: E402
+                     write_results)
 
 TESTS = ("get", "set")
 
 
 def main_thread_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/task/{pid}/stat") as f:
-        stat = f.read()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return stat_cpu_seconds(f"/proc/{pid}/task/{pid}/stat")
 
 
 def bench(srv: Server, test: str, clients: int, requests: int) -> dict:

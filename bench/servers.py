@@ -31,6 +31,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stat_cpu_seconds(path: str) -> float:
+    """utime + stime from a /proc stat file: a process's, or one thread's
+    (/proc/PID/task/TID/stat)."""
+    with open(path) as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK   # fields 14, 15 of stat(5)
+
+
 class Server:
     def __init__(self, kind: str, *args: str):
         assert kind in ("kvserver", "redis")
@@ -90,10 +99,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """utime + stime of the server process so far."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            stat = f.read()
-        fields = stat[stat.rindex(")") + 2:].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK   # fields 14, 15 of stat(5)
+        return stat_cpu_seconds(f"/proc/{self.proc.pid}/stat")
 
     def rss_bytes(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:

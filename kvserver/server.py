@@ -315,9 +315,8 @@ class Server:
                     stats.net_output_bytes += value
                     if not obj.closed:
                         obj.tot_net_out += value
-                        if obj.flags & cl.CLOSE_AFTER_REPLY and not obj.reply \
-                                and not engine.queued_bytes(obj.fd):
-                            self.free_client(obj)
+                        if obj.flags & cl.CLOSE_AFTER_REPLY:
+                            self.queue_output(obj)      # closes it once drained
                 elif kind == ACCEPT:
                     self.accepted_fd(obj, value)
                 elif not obj.closed:
@@ -443,7 +442,7 @@ class Server:
         for c, data, err, scanned in self.iothreads.read(todo, self.config.proto_max_bulk_len):
             if data is None:
                 if err and not iothreads.is_retry(err):
-                    logger.verbose(f"Reading from client: {iothreads.strerror(err)}")
+                    logger.verbose(f"Reading from client: {os.strerror(err)}")
                     self.free_client(c)
             elif not data:
                 logger.verbose("Client closed connection")
@@ -624,7 +623,7 @@ class Server:
         for (c, out), n in zip(jobs, self.iothreads.write(jobs)):
             if n < 0:
                 if not iothreads.is_retry(-n):
-                    logger.verbose(f"Error writing to client: {iothreads.strerror(-n)}")
+                    logger.verbose(f"Error writing to client: {os.strerror(-n)}")
                     self.free_client(c)
                     continue
                 n = 0
@@ -779,7 +778,7 @@ class Server:
                 # the kernel already moves the bytes: no thread would have work
                 logger.notice("io-threads is not used with the io_uring backend")
             else:
-                self.iothreads = iothreads.create(self.config)
+                self.iothreads = iothreads.create(self.config, READ_SIZE)
         except RuntimeError as e:
             logger.warning(str(e))
             raise SystemExit(1)

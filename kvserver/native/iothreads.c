@@ -196,9 +196,12 @@ void *kv_iot_create(int nworkers)
    acknowledges it).  The wait spins a little, then sleeps until the last
    worker to finish wakes it: on a machine with fewer cores than threads a
    spinning main thread would only hold the core a worker needs. */
-static void run_batch(struct kv_iot_pool *pool)
+static void run_batch(struct kv_iot_pool *pool, int op, int n, int nthreads)
 {
     int spins = 0, left;
+    pool->batch.op = op;
+    pool->batch.n = n;
+    pool->batch.nthreads = nthreads > pool->nworkers + 1 ? pool->nworkers + 1 : nthreads;
     atomic_store(&pool->remaining, pool->nworkers);
     wake_all(pool);
     run_share(&pool->batch, 0);
@@ -218,9 +221,6 @@ void kv_iot_read(void *p, int nthreads, const int *fds, int n, char *slab,
 {
     struct kv_iot_pool *pool = p;
     struct batch *b = &pool->batch;
-    b->op = KV_IO_READ;
-    b->n = n;
-    b->nthreads = nthreads > pool->nworkers + 1 ? pool->nworkers + 1 : nthreads;
     b->fds = fds;
     b->data = slab;
     b->chunk = chunk;
@@ -228,7 +228,7 @@ void kv_iot_read(void *p, int nthreads, const int *fds, int n, char *slab,
     b->max_bulk = max_bulk;
     b->results = results;
     b->scanned = scanned;
-    run_batch(pool);
+    run_batch(pool, KV_IO_READ, n, nthreads);
 }
 
 void kv_iot_write(void *p, int nthreads, const int *fds, int n, char **bufs,
@@ -236,14 +236,11 @@ void kv_iot_write(void *p, int nthreads, const int *fds, int n, char **bufs,
 {
     struct kv_iot_pool *pool = p;
     struct batch *b = &pool->batch;
-    b->op = KV_IO_WRITE;
-    b->n = n;
-    b->nthreads = nthreads > pool->nworkers + 1 ? pool->nworkers + 1 : nthreads;
     b->fds = fds;
     b->bufs = bufs;
     b->lens = lens;
     b->results = results;
-    run_batch(pool);
+    run_batch(pool, KV_IO_WRITE, n, nthreads);
 }
 
 void kv_iot_destroy(void *p)

@@ -31,7 +31,6 @@ from array import array
 from kvserver.log import logger
 from kvserver.native import ffi, lib
 
-CHUNK = 16 * 1024           # one recv per client per turn, as PROTO_IOBUF_LEN
 
 
 def available() -> bool:
@@ -41,12 +40,13 @@ def available() -> bool:
 class IOThreads:
     """The pool and its statistics; `None` in the server when io-threads is 1."""
 
-    def __init__(self, nthreads: int, do_reads: bool):
+    def __init__(self, nthreads: int, do_reads: bool, chunk: int):
         if not available():
             raise RuntimeError("io-threads needs kvserver's native module "
                                "(reinstall kvserver with a C compiler)")
         self.nthreads = nthreads
         self.do_reads = do_reads
+        self.chunk = chunk           # one recv per client per turn, of the server's read size
         self.pool = lib.kv_iot_create(nthreads - 1)
         if self.pool == ffi.NULL:
             raise RuntimeError("Fatal: Can't initialize IO thread.")
@@ -62,7 +62,7 @@ class IOThreads:
 
     def _grow(self, cap: int):
         self._cap = cap
-        self._slab = ffi.new("char[]", cap * CHUNK)
+        self._slab = ffi.new("char[]", cap * self.chunk)
         self._results = ffi.new("long long[]", cap)
         self._scanned = ffi.new("long long[]", cap)
         self._slab_buf = ffi.buffer(self._slab)
@@ -87,15 +87,16 @@ class IOThreads:
         scan = array("b", [c.parser.at_boundary() and c.authenticated for c in clients])
         results, scanned = self._results, self._scanned
         lib.kv_iot_read(self.pool, self.nthreads, ffi.from_buffer("int[]", fds), n,
-                        self._slab, CHUNK, ffi.from_buffer("signed char[]", scan),
+                        self._slab, self.chunk, ffi.from_buffer("signed char[]", scan),
                         max_bulk, results, scanned)
         self.reads_processed += n
         buf = self._slab_buf
+        chunk = self.chunk
         out = []
         for i, c in enumerate(clients):
             r = results[i]
             if r > 0:
-                base = i * CHUNK
+                base = i * chunk
                 out.append((c, buf[base:base + r], 0, scanned[i] if scan[i] else None))
             elif r == 0:
                 out.append((c, b"", 0, None))
@@ -125,19 +126,16 @@ class IOThreads:
             self.pool = None
 
 
-def strerror(err: int) -> str:
-    return os.strerror(err) if err else "Success"
-
-
 def is_retry(err: int) -> bool:
     return err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
 
-def create(config) -> IOThreads | None:
-    """The pool for `io-threads`, or None when it is 1 (threaded I/O off)."""
+def create(config, chunk: int) -> IOThreads | None:
+    """The pool for `io-threads`, or None when it is 1 (threaded I/O off);
+    `chunk` is the server's read size."""
     n = config.io_threads
     if n <= 1:
         return None
-    iot = IOThreads(n, config.io_threads_do_reads)
+    iot = IOThreads(n, config.io_threads_do_reads, chunk)
     logger.verbose(f"{n - 1} I/O threads started")
     return iot
